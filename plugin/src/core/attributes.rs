@@ -1,0 +1,237 @@
+//! Decoding of attribute buffers (the `wasmedge_otel_abi::wire` format) into OpenTelemetry
+//! key-values.
+//!
+//! A buffer is decoded completely before anything is recorded, so a malformed buffer is refused
+//! whole and never leaves a half-applied set of attributes behind.
+
+use super::error::{HostError, HostResult};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use std::collections::HashSet;
+use wasmedge_otel_abi::wire;
+
+/// Reads little-endian fields from a buffer, failing with [`HostError::Malformed`] at the end.
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> HostResult<&'a [u8]> {
+        if self.buf.len() < n {
+            return Err(HostError::Malformed("buffer ends inside an attribute"));
+        }
+        let (head, rest) = self.buf.split_at(n);
+        self.buf = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> HostResult<[u8; N]> {
+        Ok(self.take(N)?.try_into().expect("take returned N bytes"))
+    }
+
+    fn u8(&mut self) -> HostResult<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> HostResult<usize> {
+        Ok(u32::from_le_bytes(self.array()?) as usize)
+    }
+
+    fn i64(&mut self) -> HostResult<i64> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    fn f64(&mut self) -> HostResult<f64> {
+        Ok(f64::from_le_bytes(self.array()?))
+    }
+
+    fn bool(&mut self) -> HostResult<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(HostError::Malformed("boolean is neither 0 nor 1")),
+        }
+    }
+
+    fn str(&mut self) -> HostResult<&'a str> {
+        let len = self.u32()?;
+        std::str::from_utf8(self.take(len)?).map_err(|_| HostError::InvalidUtf8)
+    }
+
+    /// An element count, checked against the bytes left so a forged count cannot make the host
+    /// reserve memory the buffer does not back.
+    fn count(&mut self, min_element_size: usize) -> HostResult<usize> {
+        let n = self.u32()?;
+        if n.saturating_mul(min_element_size) > self.buf.len() {
+            return Err(HostError::Malformed("array count exceeds the buffer"));
+        }
+        Ok(n)
+    }
+
+    fn many<T>(&mut self, min_size: usize, mut one: impl FnMut(&mut Self) -> HostResult<T>) -> HostResult<Vec<T>> {
+        let n = self.count(min_size)?;
+        (0..n).map(|_| one(self)).collect()
+    }
+}
+
+fn value(r: &mut Reader<'_>, tag: u8) -> HostResult<Value> {
+    let string = |r: &mut Reader<'_>| r.str().map(|s| StringValue::from(s.to_owned()));
+    Ok(match tag {
+        wire::STRING => Value::String(string(r)?),
+        wire::BOOL => Value::Bool(r.bool()?),
+        wire::I64 => Value::I64(r.i64()?),
+        wire::F64 => Value::F64(r.f64()?),
+        wire::STRING_ARRAY => Value::Array(Array::String(r.many(4, string)?)),
+        wire::BOOL_ARRAY => Value::Array(Array::Bool(r.many(1, Reader::bool)?)),
+        wire::I64_ARRAY => Value::Array(Array::I64(r.many(8, Reader::i64)?)),
+        wire::F64_ARRAY => Value::Array(Array::F64(r.many(8, Reader::f64)?)),
+        _ => return Err(HostError::Malformed("unknown value type tag")),
+    })
+}
+
+/// Decodes a whole attribute buffer. Keys must be non-empty; when a key repeats, the last value
+/// wins, as the ABI documents.
+pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
+    let mut r = Reader { buf };
+    let mut out = Vec::new();
+    while !r.buf.is_empty() {
+        let key = r.str()?;
+        if key.is_empty() {
+            return Err(HostError::Malformed("empty attribute key"));
+        }
+        let tag = r.u8()?;
+        out.push(KeyValue::new(key.to_owned(), value(&mut r, tag)?));
+    }
+    Ok(keep_last_per_key(out))
+}
+
+fn keep_last_per_key(mut kvs: Vec<KeyValue>) -> Vec<KeyValue> {
+    if kvs.len() < 2 {
+        return kvs;
+    }
+    let mut seen = HashSet::with_capacity(kvs.len());
+    let mut keep: Vec<bool> = kvs.iter().rev().map(|kv| seen.insert(kv.key.clone())).collect();
+    keep.reverse();
+    let mut keep = keep.into_iter();
+    kvs.retain(|_| keep.next().unwrap_or(true));
+    kvs
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Test-side encoder mirroring the wire format, used by other modules' tests too.
+    #[derive(Default)]
+    pub struct Enc(pub Vec<u8>);
+
+    impl Enc {
+        pub fn key(mut self, k: &str, tag: u8) -> Self {
+            self.0.extend((k.len() as u32).to_le_bytes());
+            self.0.extend(k.as_bytes());
+            self.0.push(tag);
+            self
+        }
+        pub fn raw_str(mut self, s: &[u8]) -> Self {
+            self.0.extend((s.len() as u32).to_le_bytes());
+            self.0.extend(s);
+            self
+        }
+        pub fn str(self, k: &str, v: &str) -> Self {
+            self.key(k, wire::STRING).raw_str(v.as_bytes())
+        }
+        pub fn i64(mut self, k: &str, v: i64) -> Self {
+            self = self.key(k, wire::I64);
+            self.0.extend(v.to_le_bytes());
+            self
+        }
+        pub fn f64(mut self, k: &str, v: f64) -> Self {
+            self = self.key(k, wire::F64);
+            self.0.extend(v.to_le_bytes());
+            self
+        }
+        pub fn bool(mut self, k: &str, v: bool) -> Self {
+            self = self.key(k, wire::BOOL);
+            self.0.push(v as u8);
+            self
+        }
+    }
+
+    #[test]
+    fn decodes_every_scalar_type() {
+        let buf = Enc::default().str("s", "v").bool("b", true).i64("i", -7).f64("f", 0.5).0;
+        let kvs = decode(&buf).unwrap();
+        assert_eq!(
+            kvs,
+            vec![
+                KeyValue::new("s", "v"),
+                KeyValue::new("b", true),
+                KeyValue::new("i", -7i64),
+                KeyValue::new("f", 0.5),
+            ]
+        );
+    }
+
+    #[test]
+    fn decodes_every_array_type() {
+        let mut e = Enc::default().key("ss", wire::STRING_ARRAY);
+        e.0.extend(2u32.to_le_bytes());
+        e = e.raw_str(b"a").raw_str(b"bc").key("bs", wire::BOOL_ARRAY);
+        e.0.extend(2u32.to_le_bytes());
+        e.0.extend([1, 0]);
+        e = e.key("is", wire::I64_ARRAY);
+        e.0.extend(1u32.to_le_bytes());
+        e.0.extend(42i64.to_le_bytes());
+        e = e.key("fs", wire::F64_ARRAY);
+        e.0.extend(0u32.to_le_bytes());
+        let kvs = decode(&e.0).unwrap();
+        assert_eq!(
+            kvs,
+            vec![
+                KeyValue::new("ss", Value::Array(Array::String(vec!["a".into(), "bc".into()]))),
+                KeyValue::new("bs", Value::Array(Array::Bool(vec![true, false]))),
+                KeyValue::new("is", Value::Array(Array::I64(vec![42]))),
+                KeyValue::new("fs", Value::Array(Array::F64(vec![]))),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_buffer_is_no_attributes() {
+        assert!(decode(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn last_value_of_a_repeated_key_wins() {
+        let buf = Enc::default().i64("a", 1).i64("b", 2).i64("a", 3).0;
+        assert_eq!(decode(&buf).unwrap(), vec![KeyValue::new("b", 2i64), KeyValue::new("a", 3i64)]);
+    }
+
+    #[test]
+    fn refuses_malformed_buffers() {
+        let good = Enc::default().str("key", "value").0;
+        for cut in 1..good.len() {
+            assert!(matches!(decode(&good[..cut]), Err(HostError::Malformed(_))), "cut at {cut}");
+        }
+        let bad_tag = Enc::default().key("k", 99).0;
+        assert!(matches!(decode(&bad_tag), Err(HostError::Malformed(_))));
+        let bad_bool = Enc::default().key("k", wire::BOOL).0.into_iter().chain([2]).collect::<Vec<_>>();
+        assert!(matches!(decode(&bad_bool), Err(HostError::Malformed(_))));
+        let empty_key = Enc::default().str("", "v").0;
+        assert!(matches!(decode(&empty_key), Err(HostError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_array_counts_the_buffer_cannot_back() {
+        let mut e = Enc::default().key("k", wire::I64_ARRAY);
+        e.0.extend(u32::MAX.to_le_bytes());
+        assert!(matches!(decode(&e.0), Err(HostError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_invalid_utf8_in_keys_and_values() {
+        let bad_value = Enc::default().key("k", wire::STRING).raw_str(&[0xff]).0;
+        assert_eq!(decode(&bad_value), Err(HostError::InvalidUtf8));
+        let bad_key = Enc::default().raw_str(&[0xc3]).0;
+        assert_eq!(decode(&bad_key), Err(HostError::InvalidUtf8));
+    }
+}

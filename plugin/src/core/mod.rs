@@ -1,0 +1,10 @@
+//! The safe core of the plugin: everything a host call does, written against plain byte slices
+//! so it is tested without WasmEdge. No `unsafe` here.
+
+pub mod attributes;
+pub mod error;
+pub mod guest_mem;
+pub mod handles;
+pub mod host;
+pub mod instance;
+pub mod trace;

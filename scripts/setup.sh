@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what building and testing wasmedge-otel needs, idempotently:
+#   - WasmEdge 0.14.1 (CLI, library, C headers) from Debian 13 "trixie", pinned low so that
+#     nothing else on a Debian 12 machine is upgraded unless asked for;
+#   - libclang (bindgen reads the installed wasmedge.h when the plugin builds);
+#   - the wasm32-wasip1 Rust target for guests.
+# A second run only checks and returns in well under a second.
+set -euo pipefail
+
+WASMEDGE_VERSION=0.14.1
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+have_wasmedge() {
+  command -v wasmedge >/dev/null 2>&1 &&
+    wasmedge --version 2>/dev/null | grep -q "$WASMEDGE_VERSION" &&
+    [ -f /usr/include/wasmedge/wasmedge.h ]
+}
+
+have_libclang() {
+  ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang-*.so* >/dev/null 2>&1
+}
+
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" -eq 0 ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+if ! have_wasmedge; then
+  echo "setup: installing WasmEdge $WASMEDGE_VERSION from Debian trixie (pinned at priority 100)"
+  if [ ! -f /etc/apt/sources.list.d/trixie.list ]; then
+    echo "deb http://deb.debian.org/debian trixie main" | $SUDO tee /etc/apt/sources.list.d/trixie.list >/dev/null
+  fi
+  if [ ! -f /etc/apt/preferences.d/trixie-pin ]; then
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie-pin >/dev/null
+  fi
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t trixie wasmedge libwasmedge-dev >/dev/null
+  have_wasmedge || { echo "setup: WasmEdge $WASMEDGE_VERSION did not install" >&2; exit 1; }
+fi
+
+if ! have_libclang || ! command -v clang >/dev/null 2>&1; then
+  echo "setup: installing libclang-dev and clang"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev clang >/dev/null
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
+  echo "setup: adding the wasm32-wasip1 Rust target"
+  rustup target add wasm32-wasip1
+fi
+
+echo "setup: ok ($(wasmedge --version | head -n1), $(rustc --version))"
