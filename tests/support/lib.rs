@@ -1,1 +1,223 @@
-//! Support code for the end-to-end tests.
+//! Support for the end-to-end tests: locating the plugin and guests, running the real `wasmedge`
+//! CLI with the plugin against a test collector, and AOT-compiling guests.
+//!
+//! Every run is bounded: a guest that does not finish within [`RUN_TIMEOUT`] is killed and the
+//! test fails with what it printed.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Longest a single `wasmedge` run may take before the test kills it.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A directory of this test process's own holding only `libwasmedge_otel.so`. WasmEdge scans
+/// plugin directories recursively, so `target/debug` itself (with `deps/`) must not be used.
+pub fn plugin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let built = std::env::var_os("WASMEDGE_OTEL_PLUGIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target/debug/libwasmedge_otel.so"));
+        assert!(
+            built.exists(),
+            "{} not found: build the plugin first (`make test` does; or `cargo build -p wasmedge-otel-plugin`)",
+            built.display()
+        );
+        let dir = scratch_dir().join("plugin");
+        std::fs::create_dir_all(&dir).expect("create plugin dir");
+        std::fs::copy(&built, dir.join("libwasmedge_otel.so")).expect("copy plugin");
+        dir
+    })
+}
+
+/// A scratch directory for this test process, removed by nothing (it lives under target/).
+pub fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = repo_root().join("target/e2e").join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        dir
+    })
+}
+
+/// Path of a guest example built by this package's build script (`examples/<name>`).
+pub fn example(name: &str) -> PathBuf {
+    let path = Path::new(env!("WASMEDGE_OTEL_GUESTS_DIR")).join(format!("{name}.wasm"));
+    assert!(path.exists(), "guest {} was not built", path.display());
+    path
+}
+
+/// Compiles WebAssembly text into a module file named `<name>.wasm` in the scratch directory.
+pub fn wat_guest(name: &str, wat: &str) -> PathBuf {
+    let bytes = wat::parse_str(wat).unwrap_or_else(|e| panic!("WAT guest {name}: {e}"));
+    let path = scratch_dir().join(format!("{name}.wasm"));
+    std::fs::write(&path, bytes).expect("write guest");
+    path
+}
+
+/// AOT-compiles a module with `wasmedge compile` into `<stem>_aot.wasm` in the scratch directory.
+pub fn aot(wasm: &Path) -> PathBuf {
+    aot_with(wasm, &[])
+}
+
+/// [`aot`] with extra `wasmedge compile` options, e.g. `--interruptible`, without which
+/// AOT code never checks `--time-limit`.
+pub fn aot_with(wasm: &Path, options: &[&str]) -> PathBuf {
+    let out = scratch_dir().join(format!("{}_aot.wasm", wasm.file_stem().unwrap().to_string_lossy()));
+    let output = Command::new("wasmedge")
+        .arg("compile")
+        .args(options)
+        .arg(wasm)
+        .arg(&out)
+        .output()
+        .expect("run wasmedge compile");
+    assert!(output.status.success(), "wasmedge compile failed: {}", String::from_utf8_lossy(&output.stderr));
+    out
+}
+
+/// How a guest is executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The interpreter.
+    Interpreted,
+    /// Ahead-of-time compiled with `wasmedge compile`.
+    Aot,
+}
+
+/// Both modes, for tests that must hold in each.
+pub const MODES: [Mode; 2] = [Mode::Interpreted, Mode::Aot];
+
+/// The module to run for `mode`.
+pub fn for_mode(wasm: &Path, mode: Mode) -> PathBuf {
+    match mode {
+        Mode::Interpreted => wasm.to_path_buf(),
+        Mode::Aot => aot(wasm),
+    }
+}
+
+/// A `wasmedge` command line with the plugin on its plugin path, exporting to an endpoint.
+pub struct Run {
+    wasm: PathBuf,
+    options: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Run {
+    /// Runs `wasm` with the plugin, sending OTLP to `endpoint`.
+    pub fn new(wasm: &Path, endpoint: &str) -> Run {
+        Run { wasm: wasm.to_path_buf(), options: Vec::new(), env: Vec::new() }
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    }
+
+    /// Adds a `wasmedge` option (placed before the module), e.g. `--time-limit`.
+    pub fn option(mut self, option: &str) -> Run {
+        self.options.push(option.to_owned());
+        self
+    }
+
+    /// Sets an environment variable of the `wasmedge` process.
+    pub fn env(mut self, key: &str, value: &str) -> Run {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs to completion (killed after [`RUN_TIMEOUT`]) and returns what it printed.
+    pub fn output(self) -> Output {
+        let mut cmd = Command::new("wasmedge");
+        // Start from a known OTEL_* configuration whatever the caller's environment holds.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("OTEL_") || key == "TRACEPARENT" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("WASMEDGE_PLUGIN_PATH", plugin_dir())
+            .envs(self.env)
+            .args(self.options)
+            .arg(&self.wasm)
+            .stdin(Stdio::null());
+        // Files rather than pipes: a guest printing more than a pipe holds cannot block.
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let (out_path, err_path) = (scratch_dir().join(format!("run{n}.out")), scratch_dir().join(format!("run{n}.err")));
+        cmd.stdout(File::create(&out_path).expect("stdout file")).stderr(File::create(&err_path).expect("stderr file"));
+        let mut child = cmd.spawn().expect("spawn wasmedge (is it installed? run `make setup`)");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for wasmedge") {
+                break status;
+            }
+            if started.elapsed() > RUN_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+                panic!("wasmedge ran over {RUN_TIMEOUT:?}; stderr: {stderr}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let read = |p: &Path| std::fs::read(p).expect("read run output");
+        Output { status, stdout: read(&out_path), stderr: read(&err_path) }
+    }
+}
+
+pub use wasmedge_otel_collector::{Collector, ReceivedSpan};
+
+/// How long a test waits for telemetry that should already have arrived.
+pub const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A test collector on an ephemeral loopback port.
+pub fn collector() -> Collector {
+    Collector::start("127.0.0.1:0").expect("start the test collector")
+}
+
+/// The one received span called `name`.
+pub fn span<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    let found: Vec<_> = spans.iter().filter(|s| s.span.name == name).collect();
+    assert_eq!(found.len(), 1, "expected one span {name:?}, got {}: {:?}", found.len(), names(spans));
+    found[0]
+}
+
+/// Names of the spans, sorted, for messages and comparisons.
+pub fn names(spans: &[ReceivedSpan]) -> Vec<String> {
+    let mut v: Vec<_> = spans.iter().map(|s| s.span.name.clone()).collect();
+    v.sort();
+    v
+}
+
+/// Asserts the run exited with `code` and returns its stderr for further checks.
+pub fn assert_exit(output: &Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "wasmedge exit status; stdout: {} stderr: {stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    stderr
+}
+
+/// WAT declarations of every `wasmedge_otel` import, generated from the ABI crate, for hand-written
+/// guests: `$abi_version`, `$span_start`, ...
+pub fn wat_imports() -> String {
+    wasmedge_otel_abi::FUNCTIONS
+        .iter()
+        .map(|f| {
+            let params: Vec<_> = f.params.iter().map(|p| p.ty.wat_name()).collect();
+            format!(
+                "(import \"{}\" \"{}\" (func ${} (param {}) (result {})))\n",
+                wasmedge_otel_abi::MODULE_NAME,
+                f.name,
+                f.name,
+                params.join(" "),
+                f.result.wat_name()
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! The crate's error type, [`CollectorError`]: every way starting or querying a collector can fail.
+
+use std::fmt;
+use std::io;
+
+/// Why a collector could not be started, or why waiting on it failed.
+#[derive(Debug)]
+pub enum CollectorError {
+    /// The listen address could not be resolved or bound (e.g. the port is in use).
+    Bind {
+        /// The address as given to `Collector::start`.
+        addr: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The background thread or its tokio runtime could not be created.
+    Runtime(io::Error),
+    /// The gRPC server stopped with an error, so nothing more can be received.
+    Server(String),
+    /// Fewer items than wanted arrived before the timeout.
+    Timeout {
+        /// How many items were waited for.
+        wanted: usize,
+        /// How many had arrived when time ran out.
+        got: usize,
+    },
+}
+
+impl fmt::Display for CollectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CollectorError::Bind { addr, source } => {
+                write!(f, "cannot listen for OTLP/gRPC on {addr:?}: {source}")
+            }
+            CollectorError::Runtime(source) => write!(f, "cannot start the collector's runtime: {source}"),
+            CollectorError::Server(message) => write!(f, "the OTLP/gRPC server failed: {message}"),
+            CollectorError::Timeout { wanted, got } => {
+                write!(f, "timed out waiting for {wanted} span(s); {got} arrived")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CollectorError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CollectorError::Bind { source, .. } | CollectorError::Runtime(source) => Some(source),
+            CollectorError::Server(_) | CollectorError::Timeout { .. } => None,
+        }
+    }
+}
