@@ -73,15 +73,17 @@ fn guest_imports_match_the_abi() {
                     let wasmparser::TypeRef::Func(index) = import.ty else {
                         panic!("{} is not a function import", import.name)
                     };
-                    let f = FUNCTIONS
-                        .iter()
-                        .find(|f| f.name == import.name)
-                        .unwrap_or_else(|| panic!("guest imports {} which the ABI does not define", import.name));
+                    let f = FUNCTIONS.iter().find(|f| f.name == import.name).unwrap_or_else(|| {
+                        panic!("guest imports {} which the ABI does not define", import.name)
+                    });
                     let ty = &types[index as usize];
                     let want: Vec<_> = f.params.iter().map(|p| p.ty.wat_name()).collect();
                     let got: Vec<_> = ty.params().iter().map(|t| t.to_string()).collect();
                     assert_eq!(got, want, "params of {}", f.name);
-                    assert_eq!(ty.results().iter().map(|t| t.to_string()).collect::<Vec<_>>(), [f.result.wat_name()]);
+                    assert_eq!(
+                        ty.results().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                        [f.result.wat_name()]
+                    );
                     imported += 1;
                 }
             }

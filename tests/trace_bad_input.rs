@@ -39,7 +39,10 @@ fn guest() -> std::path::PathBuf {
         .iter()
         .enumerate()
         .map(|(i, (_, expr, want))| {
-            format!("(if (i64.ne {expr} (i64.const {want})) (then (call $proc_exit (i32.const {}))))\n", i + 1)
+            format!(
+                "(if (i64.ne {expr} (i64.const {want})) (then (call $proc_exit (i32.const {}))))\n",
+                i + 1
+            )
         })
         .collect();
     let wat = format!(
@@ -80,14 +83,21 @@ fn bad_calls_get_their_status_and_valid_spans_arrive() {
         let code = out.status.code().unwrap_or(-1);
         if code != 0 {
             let failed = checks().get(code as usize - 1).map_or("setup", |c| c.0);
-            panic!("{mode:?}: check {code} failed: {failed}; stderr: {}", String::from_utf8_lossy(&out.stderr));
+            panic!(
+                "{mode:?}: check {code} failed: {failed}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let spans = c.wait_for_spans(2, ARRIVAL_TIMEOUT).unwrap();
         assert_eq!(names(&spans), ["before", "valid"], "{mode:?}: only the valid spans were recorded");
         let valid = span(&spans, "valid");
         assert_eq!(valid.span.attributes.len(), 1, "{mode:?}: refused calls added nothing");
         assert!(valid.span.events.is_empty());
-        assert_eq!(valid.span.status.as_ref().map_or(0, |s| s.code), 0, "{mode:?}: refused status left it unset");
+        assert_eq!(
+            valid.span.status.as_ref().map_or(0, |s| s.code),
+            0,
+            "{mode:?}: refused status left it unset"
+        );
     }
 }
 

@@ -97,5 +97,8 @@ fn collector_down_does_not_hang_the_run() {
     };
     let out = Run::new(&guest("exit_collector_down", ""), &endpoint).output();
     let stderr = assert_exit(&out, 0);
-    assert!(stderr.contains("wasmedge_otel: flushing spans at exit failed"), "the loss is reported: {stderr}");
+    assert!(
+        stderr.contains("wasmedge_otel: flushing spans at exit failed"),
+        "the loss is reported: {stderr}"
+    );
 }

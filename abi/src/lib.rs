@@ -88,7 +88,8 @@ pub const SPAN_START: HostFunction = HostFunction {
     result: I64,
 };
 
-/// `span_end(span) -> i32`: ends a span; its handle becomes invalid.
+/// `span_end(span) -> i32`: ends a span; its handle becomes invalid. The most recently started
+/// span still open becomes current again.
 pub const SPAN_END: HostFunction = HostFunction { name: "span_end", params: &[p("span", I64)], result: I32 };
 
 /// `span_set_attributes(span, attrs_ptr, attrs_len) -> i32`: sets attributes from a buffer.
@@ -101,7 +102,13 @@ pub const SPAN_SET_ATTRIBUTES: HostFunction = HostFunction {
 /// `span_add_event(span, name_ptr, name_len, attrs_ptr, attrs_len) -> i32`: adds an event.
 pub const SPAN_ADD_EVENT: HostFunction = HostFunction {
     name: "span_add_event",
-    params: &[p("span", I64), p("name_ptr", I32), p("name_len", I32), p("attrs_ptr", I32), p("attrs_len", I32)],
+    params: &[
+        p("span", I64),
+        p("name_ptr", I32),
+        p("name_len", I32),
+        p("attrs_ptr", I32),
+        p("attrs_len", I32),
+    ],
     result: I32,
 };
 
@@ -158,7 +165,8 @@ impl Status {
     pub const INVALID_UTF8: Status = Status(-2);
     /// The handle is unknown, forged, stale, already ended, or belongs to another instance.
     pub const INVALID_HANDLE: Status = Status(-3);
-    /// An integer argument is outside its enumeration (span kind, status code) or is negative.
+    /// An enumeration argument (span kind, status code) is outside its range. (Pointers and
+    /// lengths are read as unsigned, so they are never "negative": see [`Status::OUT_OF_BOUNDS`].)
     pub const INVALID_ARGUMENT: Status = Status(-4);
     /// An attribute buffer does not follow the wire format (unknown type tag, truncated value).
     pub const MALFORMED: Status = Status(-5);
@@ -260,8 +268,10 @@ pub const PARENT_NONE: i64 = -1;
 ///            | *_ARRAY count:u32 element*count  (elements encoded as the scalar)
 /// ```
 ///
-/// Keys and strings are UTF-8. A buffer that ends in the middle of an attribute is
-/// [`Status::MALFORMED`]. A later attribute with the same key replaces an earlier one.
+/// Keys and strings are UTF-8; keys must be non-empty. A buffer that ends in the middle of an
+/// attribute, has an unknown tag, a boolean other than 0 or 1, an empty key, or an array count the
+/// remaining bytes cannot hold is [`Status::MALFORMED`]. A later attribute with the same key
+/// replaces an earlier one.
 pub mod wire {
     /// Tag of a UTF-8 string value.
     pub const STRING: u8 = 1;

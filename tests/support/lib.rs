@@ -6,8 +6,8 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -146,8 +146,10 @@ impl Run {
         // Files rather than pipes: a guest printing more than a pipe holds cannot block.
         static RUNS: AtomicUsize = AtomicUsize::new(0);
         let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let (out_path, err_path) = (scratch_dir().join(format!("run{n}.out")), scratch_dir().join(format!("run{n}.err")));
-        cmd.stdout(File::create(&out_path).expect("stdout file")).stderr(File::create(&err_path).expect("stderr file"));
+        let (out_path, err_path) =
+            (scratch_dir().join(format!("run{n}.out")), scratch_dir().join(format!("run{n}.err")));
+        cmd.stdout(File::create(&out_path).expect("stdout file"))
+            .stderr(File::create(&err_path).expect("stderr file"));
         let mut child = cmd.spawn().expect("spawn wasmedge (is it installed? run `make setup`)");
         let started = Instant::now();
         let status = loop {
@@ -220,4 +222,30 @@ pub fn wat_imports() -> String {
             )
         })
         .collect()
+}
+
+/// A received attribute value rendered with its type, e.g. `s:"x"`, `i:1`, `f:0.5`, `b:true`,
+/// `[i:1, i:2]`, so tests compare types as well as values.
+pub fn typed(value: &opentelemetry_proto::tonic::common::v1::AnyValue) -> String {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    match &value.value {
+        Some(Value::StringValue(s)) => format!("s:{s:?}"),
+        Some(Value::BoolValue(b)) => format!("b:{b}"),
+        Some(Value::IntValue(i)) => format!("i:{i}"),
+        Some(Value::DoubleValue(f)) => format!("f:{f}"),
+        Some(Value::ArrayValue(a)) => {
+            format!("[{}]", a.values.iter().map(typed).collect::<Vec<_>>().join(", "))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Attributes as `key=typed value` strings, sorted by key.
+pub fn typed_attrs(attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Vec<String> {
+    let mut v: Vec<_> = attrs
+        .iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value.as_ref().map_or("none".into(), typed)))
+        .collect();
+    v.sort();
+    v
 }

@@ -67,7 +67,11 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn many<T>(&mut self, min_size: usize, mut one: impl FnMut(&mut Self) -> HostResult<T>) -> HostResult<Vec<T>> {
+    fn many<T>(
+        &mut self,
+        min_size: usize,
+        mut one: impl FnMut(&mut Self) -> HostResult<T>,
+    ) -> HostResult<Vec<T>> {
         let n = self.count(min_size)?;
         (0..n).map(|_| one(self)).collect()
     }
@@ -104,7 +108,8 @@ pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
     Ok(keep_last_per_key(out))
 }
 
-fn keep_last_per_key(mut kvs: Vec<KeyValue>) -> Vec<KeyValue> {
+/// Drops every attribute whose key appears again later in `kvs`.
+pub fn keep_last_per_key(mut kvs: Vec<KeyValue>) -> Vec<KeyValue> {
     if kvs.len() < 2 {
         return kvs;
     }

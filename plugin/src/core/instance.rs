@@ -119,7 +119,13 @@ impl Instance {
     }
 
     /// `span_set_status`.
-    pub fn span_set_status(&self, mem: &GuestMemory<'_>, span: i64, code: i32, msg: GuestSlice) -> HostResult<()> {
+    pub fn span_set_status(
+        &self,
+        mem: &GuestMemory<'_>,
+        span: i64,
+        code: i32,
+        msg: GuestSlice,
+    ) -> HostResult<()> {
         let code = StatusCode::from_i32(code).ok_or(HostError::InvalidArgument("unknown status code"))?;
         let message = mem.str(msg.ptr, msg.len)?;
         self.spans().set_status(span as Handle, code, message)

@@ -8,7 +8,7 @@ use super::error::{HostError, HostResult};
 use super::handles::{Handle, HandleError, HandleTable};
 use opentelemetry::trace::{self, Span as _, SpanContext, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Span as SdkSpan, SdkTracer};
+use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use std::borrow::Cow;
 use std::time::SystemTime;
 use wasmedge_otel_abi::{SpanKind, StatusCode, PARENT_CURRENT, PARENT_NONE};
@@ -71,7 +71,13 @@ fn otel_kind(kind: SpanKind) -> trace::SpanKind {
 struct LocalParent(SpanContext);
 
 impl trace::Span for LocalParent {
-    fn add_event_with_timestamp<T: Into<Cow<'static, str>>>(&mut self, _: T, _: SystemTime, _: Vec<KeyValue>) {}
+    fn add_event_with_timestamp<T: Into<Cow<'static, str>>>(
+        &mut self,
+        _: T,
+        _: SystemTime,
+        _: Vec<KeyValue>,
+    ) {
+    }
     fn span_context(&self) -> &SpanContext {
         &self.0
     }
@@ -190,7 +196,7 @@ impl SpanTable {
             event.push(KeyValue::new("exception.message", message.to_owned()));
         }
         event.append(&mut attributes);
-        span.add_event("exception", event);
+        span.add_event("exception", super::attributes::keep_last_per_key(event));
         Ok(())
     }
 

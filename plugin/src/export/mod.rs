@@ -62,7 +62,9 @@ impl ExportConfig {
 }
 
 fn warn_bad_value(var: &str, value: &str, default: &str) {
-    eprintln!("wasmedge_otel: ignoring {var}={value:?}: not a supported value; using the default ({default})");
+    eprintln!(
+        "wasmedge_otel: ignoring {var}={value:?}: not a supported value; using the default ({default})"
+    );
 }
 
 /// The process-wide SDK pipeline.
@@ -84,7 +86,9 @@ impl ExportPipeline {
             let _guard = rt.enter();
             match opentelemetry_otlp::SpanExporter::builder().with_tonic().build() {
                 Ok(exporter) => traces = traces.with_batch_exporter(exporter),
-                Err(e) => eprintln!("wasmedge_otel: cannot build the OTLP span exporter, spans are dropped: {e}"),
+                Err(e) => {
+                    eprintln!("wasmedge_otel: cannot build the OTLP span exporter, spans are dropped: {e}")
+                }
             }
         }
         ExportPipeline { tracer_provider: traces.build(), _runtime: runtime }

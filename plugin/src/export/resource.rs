@@ -63,6 +63,7 @@ fn from_resource_attributes_env(key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry::Key;
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
@@ -74,24 +75,36 @@ mod tests {
 
     #[test]
     fn module_name_is_the_first_wasm_argument() {
-        assert_eq!(module_name_from_args(args(&["wasmedge", "--dir", ".:.", "app/hello.wasm", "x.wasm"])), Some("hello".into()));
-        assert_eq!(module_name_from_args(args(&["wasmedge", "run", "hello_aot.so"])), Some("hello_aot".into()));
+        assert_eq!(
+            module_name_from_args(args(&["wasmedge", "--dir", ".:.", "app/hello.wasm", "x.wasm"])),
+            Some("hello".into())
+        );
+        assert_eq!(
+            module_name_from_args(args(&["wasmedge", "run", "hello_aot.so"])),
+            Some("hello_aot".into())
+        );
         assert_eq!(module_name_from_args(args(&["my-embedder", "--flag"])), None);
     }
 
     #[test]
     fn service_name_precedence() {
         let info = RuntimeInfo { wasmedge_version: "0.14.1".into(), module_name: Some("hello".into()) };
-        temp_env::with_vars([("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", None)], || {
-            let r = build(&info);
-            assert_eq!(attr(&r, "service.name").as_deref(), Some("hello"));
-            assert_eq!(attr(&r, "process.runtime.name").as_deref(), Some("wasmedge"));
-            assert_eq!(attr(&r, "process.runtime.version").as_deref(), Some("0.14.1"));
-            assert_eq!(attr(&r, "wasm.module.name").as_deref(), Some("hello"));
-            assert_eq!(attr(&r, "telemetry.sdk.language").as_deref(), Some("rust"));
-        });
         temp_env::with_vars(
-            [("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", Some("service.name=attrs,team=core"))],
+            [("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", None)],
+            || {
+                let r = build(&info);
+                assert_eq!(attr(&r, "service.name").as_deref(), Some("hello"));
+                assert_eq!(attr(&r, "process.runtime.name").as_deref(), Some("wasmedge"));
+                assert_eq!(attr(&r, "process.runtime.version").as_deref(), Some("0.14.1"));
+                assert_eq!(attr(&r, "wasm.module.name").as_deref(), Some("hello"));
+                assert_eq!(attr(&r, "telemetry.sdk.language").as_deref(), Some("rust"));
+            },
+        );
+        temp_env::with_vars(
+            [
+                ("OTEL_SERVICE_NAME", None::<&str>),
+                ("OTEL_RESOURCE_ATTRIBUTES", Some("service.name=attrs,team=core")),
+            ],
             || {
                 let r = build(&info);
                 assert_eq!(attr(&r, "service.name").as_deref(), Some("attrs"));
@@ -102,9 +115,12 @@ mod tests {
             [("OTEL_SERVICE_NAME", Some("svc")), ("OTEL_RESOURCE_ATTRIBUTES", Some("service.name=attrs"))],
             || assert_eq!(attr(&build(&info), "service.name").as_deref(), Some("svc")),
         );
-        temp_env::with_vars([("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", None)], || {
-            let r = build(&RuntimeInfo::default());
-            assert_eq!(attr(&r, "service.name").as_deref(), Some("unknown_service:wasmedge"));
-        });
+        temp_env::with_vars(
+            [("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", None)],
+            || {
+                let r = build(&RuntimeInfo::default());
+                assert_eq!(attr(&r, "service.name").as_deref(), Some("unknown_service:wasmedge"));
+            },
+        );
     }
 }

@@ -146,7 +146,11 @@ unsafe extern "C" fn trampoline<const I: usize>(
                 };
             }
             let takes_pointers = function.params.iter().any(|p| p.name.ends_with("_ptr"));
-            let memory = if takes_pointers { guest_memory(frame) } else { crate::core::guest_mem::GuestMemory::empty() };
+            let memory = if takes_pointers {
+                guest_memory(frame)
+            } else {
+                crate::core::guest_mem::GuestMemory::empty()
+            };
             let result = body(instance, &memory, &args[..function.params.len()]);
             *output = match function.result {
                 ValType::I32 => sys::WasmEdge_ValueGenI32(result as i32),

@@ -17,11 +17,13 @@ impl Harness {
     fn new(max_open_spans: usize) -> Self {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-        let source: TraceSetupSource = Box::new(move || TraceSetup {
-            tracer: provider.tracer("test"),
-            root: Context::new(),
-        });
-        Harness { exporter, instance: Instance::new(source, InstanceLimits { max_open_spans }), mem: vec![0; 65536] }
+        let source: TraceSetupSource =
+            Box::new(move || TraceSetup { tracer: provider.tracer("test"), root: Context::new() });
+        Harness {
+            exporter,
+            instance: Instance::new(source, InstanceLimits { max_open_spans }),
+            mem: vec![0; 65536],
+        }
     }
 
     /// Puts bytes at `at` and returns their guest slice.

@@ -1,0 +1,451 @@
+//! An in-process stand-in for the plugin, used instead of the imports on non-`wasm32` targets.
+//!
+//! It lets code instrumented with this crate be unit-tested on the build machine: every call is
+//! recorded with the exact bytes it passed, and it answers like a well-behaved host (handles counting
+//! up from 1, the most recently started open span is the current one, arguments validated as the ABI
+//! specifies, attribute buffers decoded). State is per thread, like one Wasm instance per thread; the
+//! guest's cached ABI check is per thread too, so tests running in parallel do not interfere.
+//!
+//! Pointers passed to the raw functions are offsets into a simulated linear memory that
+//! [`raw::ptr`](super::ptr) copies bytes into.
+//!
+//! ```
+//! use wasmedge_otel_guest::{raw::mock, Span};
+//!
+//! mock::reset();
+//! Span::start("work").end();
+//! let calls = mock::take_calls();
+//! assert!(matches!(&calls[1], mock::Call::SpanStart { name, .. } if name == "work"));
+//! assert_eq!(calls[2], mock::Call::SpanEnd { span: 1, result: 0 });
+//! ```
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+use std::string::String;
+use std::vec::Vec;
+
+use crate::abi::{self, limits, wire, Status};
+
+/// One recorded host call with its decoded arguments and the value the mock returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `abi_version()`.
+    AbiVersion {
+        /// Returned version.
+        result: i32,
+    },
+    /// `span_start(...)`.
+    SpanStart {
+        /// Span name (lossily decoded; empty if out of bounds).
+        name: String,
+        /// Span kind as passed.
+        kind: i32,
+        /// Parent as passed.
+        parent: i64,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned handle or status.
+        result: i64,
+    },
+    /// `span_end(span)`.
+    SpanEnd {
+        /// Handle as passed.
+        span: i64,
+        /// Returned status.
+        result: i32,
+    },
+    /// `span_set_attributes(...)`.
+    SpanSetAttributes {
+        /// Handle as passed.
+        span: i64,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned status.
+        result: i32,
+    },
+    /// `span_add_event(...)`.
+    SpanAddEvent {
+        /// Handle as passed.
+        span: i64,
+        /// Event name.
+        name: String,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned status.
+        result: i32,
+    },
+    /// `span_set_status(...)`.
+    SpanSetStatus {
+        /// Handle as passed.
+        span: i64,
+        /// Status code as passed.
+        code: i32,
+        /// Status message.
+        message: String,
+        /// Returned status.
+        result: i32,
+    },
+    /// `span_record_exception(...)`.
+    SpanRecordException {
+        /// Handle as passed.
+        span: i64,
+        /// `exception.type`.
+        ty: String,
+        /// `exception.message`.
+        message: String,
+        /// The extra attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned status.
+        result: i32,
+    },
+    /// `span_current()`.
+    SpanCurrent {
+        /// Returned handle or 0.
+        result: i64,
+    },
+}
+
+/// An attribute value decoded from a wire buffer by [`decode`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum DecodedValue {
+    /// [`wire::STRING`].
+    Str(String),
+    /// [`wire::BOOL`].
+    Bool(bool),
+    /// [`wire::I64`].
+    I64(i64),
+    /// [`wire::F64`].
+    F64(f64),
+    /// [`wire::STRING_ARRAY`].
+    StrArray(Vec<String>),
+    /// [`wire::BOOL_ARRAY`].
+    BoolArray(Vec<bool>),
+    /// [`wire::I64_ARRAY`].
+    I64Array(Vec<i64>),
+    /// [`wire::F64_ARRAY`].
+    F64Array(Vec<f64>),
+}
+
+/// Decodes an attribute buffer as the plugin does: `MALFORMED` for a truncated buffer, an empty key,
+/// an unknown tag or a bool byte other than 0/1, `INVALID_UTF8` for a bad key or string. (Repeated
+/// keys are all returned; the host keeps the last.)
+pub fn decode(mut buf: &[u8]) -> Result<Vec<(String, DecodedValue)>, Status> {
+    fn take<'b>(buf: &mut &'b [u8], n: usize) -> Result<&'b [u8], Status> {
+        if buf.len() < n {
+            return Err(Status::MALFORMED);
+        }
+        let (head, rest) = buf.split_at(n);
+        *buf = rest;
+        Ok(head)
+    }
+    fn u32_(buf: &mut &[u8]) -> Result<usize, Status> {
+        Ok(u32::from_le_bytes(take(buf, 4)?.try_into().unwrap()) as usize)
+    }
+    fn u64_(buf: &mut &[u8]) -> Result<[u8; 8], Status> {
+        Ok(take(buf, 8)?.try_into().unwrap())
+    }
+    fn str_(buf: &mut &[u8]) -> Result<String, Status> {
+        let n = u32_(buf)?;
+        String::from_utf8(take(buf, n)?.to_vec()).map_err(|_| Status::INVALID_UTF8)
+    }
+    fn bool_(buf: &mut &[u8]) -> Result<bool, Status> {
+        match take(buf, 1)?[0] {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Status::MALFORMED),
+        }
+    }
+    fn array<T>(
+        buf: &mut &[u8],
+        mut one: impl FnMut(&mut &[u8]) -> Result<T, Status>,
+    ) -> Result<Vec<T>, Status> {
+        let n = u32_(buf)?;
+        (0..n).map(|_| one(buf)).collect()
+    }
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let key = str_(&mut buf)?;
+        if key.is_empty() {
+            return Err(Status::MALFORMED);
+        }
+        let value = match take(&mut buf, 1)?[0] {
+            wire::STRING => DecodedValue::Str(str_(&mut buf)?),
+            wire::BOOL => DecodedValue::Bool(bool_(&mut buf)?),
+            wire::I64 => DecodedValue::I64(i64::from_le_bytes(u64_(&mut buf)?)),
+            wire::F64 => DecodedValue::F64(f64::from_le_bytes(u64_(&mut buf)?)),
+            wire::STRING_ARRAY => DecodedValue::StrArray(array(&mut buf, str_)?),
+            wire::BOOL_ARRAY => DecodedValue::BoolArray(array(&mut buf, bool_)?),
+            wire::I64_ARRAY => DecodedValue::I64Array(array(&mut buf, |b| Ok(i64::from_le_bytes(u64_(b)?)))?),
+            wire::F64_ARRAY => DecodedValue::F64Array(array(&mut buf, |b| Ok(f64::from_le_bytes(u64_(b)?)))?),
+            _ => return Err(Status::MALFORMED),
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+struct Host {
+    memory: Vec<u8>,
+    calls: Vec<Call>,
+    abi_version: i32,
+    span_start_error: Option<Status>,
+    next_handle: i64,
+    /// Open spans in start order; the last one is the current span.
+    open: Vec<i64>,
+}
+
+/// Offsets below this are never handed out, so that no placed buffer sits at address 0.
+const MEMORY_BASE: usize = 16;
+
+impl Host {
+    const fn new() -> Host {
+        Host {
+            memory: Vec::new(),
+            calls: Vec::new(),
+            abi_version: abi::ABI_VERSION,
+            span_start_error: None,
+            next_handle: 1,
+            open: Vec::new(),
+        }
+    }
+
+    fn read(&self, ptr: i32, len: i32) -> Result<&[u8], Status> {
+        // Pointers are addresses in a 32-bit memory: an `i32` below zero is an address above 2 GiB.
+        let start = (ptr as u32 as usize).wrapping_sub(MEMORY_BASE);
+        // Lengths are unsigned too, as the plugin reads them.
+        let len = len as u32 as usize;
+        if len == 0 {
+            return Ok(&[]);
+        }
+        if len > limits::MAX_BUFFER_LEN {
+            return Err(Status::LIMIT_EXCEEDED);
+        }
+        self.memory
+            .get(start..start.checked_add(len).ok_or(Status::OUT_OF_BOUNDS)?)
+            .ok_or(Status::OUT_OF_BOUNDS)
+    }
+
+    /// Bytes for the call record: whatever lies in bounds, else nothing.
+    fn bytes(&self, ptr: i32, len: i32) -> Vec<u8> {
+        if len == 0 {
+            return Vec::new();
+        }
+        self.read(ptr, len).map(<[u8]>::to_vec).unwrap_or_default()
+    }
+
+    fn text(&self, ptr: i32, len: i32) -> String {
+        String::from_utf8_lossy(&self.bytes(ptr, len)).into_owned()
+    }
+
+    fn str_arg(&self, ptr: i32, len: i32) -> Result<(), Status> {
+        if len == 0 {
+            return Ok(());
+        }
+        core::str::from_utf8(self.read(ptr, len)?).map(drop).map_err(|_| Status::INVALID_UTF8)
+    }
+
+    fn attrs_arg(&self, ptr: i32, len: i32) -> Result<(), Status> {
+        if len == 0 {
+            return Ok(());
+        }
+        decode(self.read(ptr, len)?).map(drop)
+    }
+
+    fn span_arg(&self, span: i64) -> Result<(), Status> {
+        if self.open.contains(&span) {
+            Ok(())
+        } else {
+            Err(Status::INVALID_HANDLE)
+        }
+    }
+}
+
+std::thread_local! {
+    static HOST: RefCell<Host> = const { RefCell::new(Host::new()) };
+}
+
+fn with<R>(f: impl FnOnce(&mut Host) -> R) -> R {
+    HOST.with(|h| f(&mut h.borrow_mut()))
+}
+
+fn code(r: Result<(), Status>) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(s) => s.0,
+    }
+}
+
+/// Forgets all calls, spans and settings of this thread's mock host, and the guest's cached ABI check.
+pub fn reset() {
+    with(|h| *h = Host::new());
+    crate::api::reset_abi_cache();
+}
+
+/// Makes `abi_version()` return `version` (default [`abi::ABI_VERSION`]). Takes effect for the guest's
+/// ABI check only before it has run, e.g. right after [`reset`].
+pub fn set_abi_version(version: i32) {
+    with(|h| h.abi_version = version);
+}
+
+/// Makes every `span_start` that would succeed fail with `status` instead (`None` restores success).
+pub fn fail_span_start(status: Option<Status>) {
+    with(|h| h.span_start_error = status);
+}
+
+/// Returns and forgets the calls recorded so far, oldest first.
+pub fn take_calls() -> Vec<Call> {
+    with(|h| core::mem::take(&mut h.calls))
+}
+
+/// Handles of the spans started and not yet ended, in start order.
+pub fn open_spans() -> Vec<i64> {
+    with(|h| h.open.clone())
+}
+
+/// Copies `bytes` into the simulated linear memory and returns their address there.
+pub(super) fn place(bytes: &[u8]) -> i32 {
+    with(|h| {
+        let at = h.memory.len() + MEMORY_BASE;
+        h.memory.extend_from_slice(bytes);
+        at as i32
+    })
+}
+
+pub(super) fn abi_version() -> i32 {
+    with(|h| {
+        let result = h.abi_version;
+        h.calls.push(Call::AbiVersion { result });
+        result
+    })
+}
+
+pub(super) fn span_start(
+    name_ptr: i32,
+    name_len: i32,
+    kind: i32,
+    parent: i64,
+    attrs_ptr: i32,
+    attrs_len: i32,
+) -> i64 {
+    with(|h| {
+        let check = (|| {
+            if abi::SpanKind::from_i32(kind).is_none() {
+                return Err(Status::INVALID_ARGUMENT);
+            }
+            if parent != abi::PARENT_CURRENT && parent != abi::PARENT_NONE {
+                h.span_arg(parent)?;
+            }
+            h.str_arg(name_ptr, name_len)?;
+            h.attrs_arg(attrs_ptr, attrs_len)?;
+            if h.open.len() >= limits::MAX_OPEN_SPANS {
+                return Err(Status::LIMIT_EXCEEDED);
+            }
+            h.span_start_error.map_or(Ok(()), Err)
+        })();
+        let result = match check {
+            Ok(()) => {
+                let handle = h.next_handle;
+                h.next_handle += 1;
+                h.open.push(handle);
+                handle
+            }
+            Err(s) => i64::from(s.0),
+        };
+        let call = Call::SpanStart {
+            name: h.text(name_ptr, name_len),
+            kind,
+            parent,
+            attrs: h.bytes(attrs_ptr, attrs_len),
+            result,
+        };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn span_end(span: i64) -> i32 {
+    with(|h| {
+        let result = code(h.span_arg(span));
+        h.open.retain(|&s| s != span);
+        h.calls.push(Call::SpanEnd { span, result });
+        result
+    })
+}
+
+pub(super) fn span_set_attributes(span: i64, attrs_ptr: i32, attrs_len: i32) -> i32 {
+    with(|h| {
+        let result = code(h.span_arg(span).and_then(|()| h.attrs_arg(attrs_ptr, attrs_len)));
+        let call = Call::SpanSetAttributes { span, attrs: h.bytes(attrs_ptr, attrs_len), result };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn span_add_event(span: i64, name_ptr: i32, name_len: i32, attrs_ptr: i32, attrs_len: i32) -> i32 {
+    with(|h| {
+        let result = code((|| {
+            h.span_arg(span)?;
+            h.str_arg(name_ptr, name_len)?;
+            h.attrs_arg(attrs_ptr, attrs_len)
+        })());
+        let call = Call::SpanAddEvent {
+            span,
+            name: h.text(name_ptr, name_len),
+            attrs: h.bytes(attrs_ptr, attrs_len),
+            result,
+        };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn span_set_status(span: i64, code_: i32, msg_ptr: i32, msg_len: i32) -> i32 {
+    with(|h| {
+        let result = code((|| {
+            h.span_arg(span)?;
+            if abi::StatusCode::from_i32(code_).is_none() {
+                return Err(Status::INVALID_ARGUMENT);
+            }
+            h.str_arg(msg_ptr, msg_len)
+        })());
+        let call = Call::SpanSetStatus { span, code: code_, message: h.text(msg_ptr, msg_len), result };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn span_record_exception(
+    span: i64,
+    type_ptr: i32,
+    type_len: i32,
+    msg_ptr: i32,
+    msg_len: i32,
+    attrs_ptr: i32,
+    attrs_len: i32,
+) -> i32 {
+    with(|h| {
+        let result = code((|| {
+            h.span_arg(span)?;
+            h.str_arg(type_ptr, type_len)?;
+            h.str_arg(msg_ptr, msg_len)?;
+            h.attrs_arg(attrs_ptr, attrs_len)
+        })());
+        let call = Call::SpanRecordException {
+            span,
+            ty: h.text(type_ptr, type_len),
+            message: h.text(msg_ptr, msg_len),
+            attrs: h.bytes(attrs_ptr, attrs_len),
+            result,
+        };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn span_current() -> i64 {
+    with(|h| {
+        let result = h.open.last().copied().unwrap_or(0);
+        h.calls.push(Call::SpanCurrent { result });
+        result
+    })
+}
