@@ -8,7 +8,7 @@ GUEST_DIR    := target/guests/$(GUEST_TARGET)/release
 PLUGIN_DIR   := target/plugin
 DEMO_PORT    ?= 4317
 
-.PHONY: all setup build plugin guests collector demo test lint fmt clean
+.PHONY: all setup build plugin guests collector demo test lint fmt clean sizes
 
 all: build
 
@@ -53,3 +53,10 @@ fmt:
 
 clean:
 	$(CARGO) clean
+
+# Module sizes of the examples with and without the bindings (release, wasm32-wasip1).
+sizes: setup guests
+	@for pair in "hello-world hello-world-plain" "hello hello-plain"; do \
+	  set -- $$pair; a=$$(stat -c %s $(GUEST_DIR)/$$1.wasm); b=$$(stat -c %s $(GUEST_DIR)/$$2.wasm); \
+	  echo "$$1.wasm: $$a bytes; $$2.wasm: $$b bytes; the bindings and calls add $$((a - b)) bytes"; \
+	done

@@ -157,3 +157,15 @@ fn plugin_is_listed_by_wasmedge() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(plugin \"wasmedge_otel\")"), "{text}");
 }
+
+#[test]
+fn readme_minimal_guest_runs() {
+    let c = collector();
+    let out = Run::new(&example("hello-world"), &c.endpoint()).output();
+    assert_exit(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, world\n");
+    let spans = c.wait_for_spans(1, ARRIVAL_TIMEOUT).unwrap();
+    let main = span(&spans, "main");
+    assert_eq!(typed_attrs(&main.span.attributes), ["greeting=s:\"hello\""]);
+    assert_eq!(resource(main, "service.name").as_deref(), Some("s:\"hello-world\""));
+}
