@@ -22,8 +22,10 @@ pub const ABI_VERSION: i32 = 1;
 pub enum ValType {
     /// 32-bit integer: pointers, lengths, enumerations and statuses.
     I32,
-    /// 64-bit integer: handles.
+    /// 64-bit integer: handles and integer measurements.
     I64,
+    /// 64-bit float: floating-point measurements.
+    F64,
 }
 
 impl ValType {
@@ -32,6 +34,7 @@ impl ValType {
         match self {
             ValType::I32 => "i32",
             ValType::I64 => "i64",
+            ValType::F64 => "f64",
         }
     }
 
@@ -40,6 +43,7 @@ impl ValType {
         match self {
             ValType::I32 => "int32_t",
             ValType::I64 => "int64_t",
+            ValType::F64 => "double",
         }
     }
 }
@@ -68,7 +72,7 @@ pub struct HostFunction {
     pub result: ValType,
 }
 
-use ValType::{I32, I64};
+use ValType::{F64, I32, I64};
 
 /// `abi_version() -> i32`: the plugin's [`ABI_VERSION`].
 pub const ABI_VERSION_FN: HostFunction = HostFunction { name: "abi_version", params: &[], result: I32 };
@@ -138,6 +142,71 @@ pub const SPAN_RECORD_EXCEPTION: HostFunction = HostFunction {
 /// `span_current() -> i64`: the instance's current span handle, or 0 when none is open.
 pub const SPAN_CURRENT: HostFunction = HostFunction { name: "span_current", params: &[], result: I64 };
 
+/// `instrument_create(...) -> i64`: creates (or finds) a metric instrument. Returns a handle (> 0)
+/// or a negative [`Status`]. Creating an identical instrument again returns the same handle.
+pub const INSTRUMENT_CREATE: HostFunction = HostFunction {
+    name: "instrument_create",
+    params: &[
+        p("kind", I32),
+        p("value_type", I32),
+        p("name_ptr", I32),
+        p("name_len", I32),
+        p("unit_ptr", I32),
+        p("unit_len", I32),
+        p("desc_ptr", I32),
+        p("desc_len", I32),
+        p("bounds_ptr", I32),
+        p("bounds_len", I32),
+    ],
+    result: I64,
+};
+
+/// `metric_record_i64(instrument, value, attrs_ptr, attrs_len) -> i32`: records an integer
+/// measurement with attributes.
+pub const METRIC_RECORD_I64: HostFunction = HostFunction {
+    name: "metric_record_i64",
+    params: &[p("instrument", I64), p("value", I64), p("attrs_ptr", I32), p("attrs_len", I32)],
+    result: I32,
+};
+
+/// `metric_record_f64(instrument, value, attrs_ptr, attrs_len) -> i32`: records a floating-point
+/// measurement with attributes.
+pub const METRIC_RECORD_F64: HostFunction = HostFunction {
+    name: "metric_record_f64",
+    params: &[p("instrument", I64), p("value", F64), p("attrs_ptr", I32), p("attrs_len", I32)],
+    result: I32,
+};
+
+/// `metric_bind(instrument, attrs_ptr, attrs_len) -> i64`: binds an instrument to a fixed attribute
+/// set. Returns a bound-instrument handle (> 0) or a negative [`Status`].
+pub const METRIC_BIND: HostFunction = HostFunction {
+    name: "metric_bind",
+    params: &[p("instrument", I64), p("attrs_ptr", I32), p("attrs_len", I32)],
+    result: I64,
+};
+
+/// `metric_bound_record_i64(bound, value) -> i32`: records an integer on a bound instrument.
+pub const METRIC_BOUND_RECORD_I64: HostFunction = HostFunction {
+    name: "metric_bound_record_i64",
+    params: &[p("bound", I64), p("value", I64)],
+    result: I32,
+};
+
+/// `metric_bound_record_f64(bound, value) -> i32`: records a float on a bound instrument.
+pub const METRIC_BOUND_RECORD_F64: HostFunction = HostFunction {
+    name: "metric_bound_record_f64",
+    params: &[p("bound", I64), p("value", F64)],
+    result: I32,
+};
+
+/// `log_emit(severity, body_ptr, body_len, attrs_ptr, attrs_len) -> i32`: emits a log record,
+/// correlated with the instance's current span.
+pub const LOG_EMIT: HostFunction = HostFunction {
+    name: "log_emit",
+    params: &[p("severity", I32), p("body_ptr", I32), p("body_len", I32), p("attrs_ptr", I32), p("attrs_len", I32)],
+    result: I32,
+};
+
 /// Every host function of the module, in registration order.
 pub const FUNCTIONS: &[HostFunction] = &[
     ABI_VERSION_FN,
@@ -148,6 +217,13 @@ pub const FUNCTIONS: &[HostFunction] = &[
     SPAN_SET_STATUS,
     SPAN_RECORD_EXCEPTION,
     SPAN_CURRENT,
+    INSTRUMENT_CREATE,
+    METRIC_RECORD_I64,
+    METRIC_RECORD_F64,
+    METRIC_BIND,
+    METRIC_BOUND_RECORD_I64,
+    METRIC_BOUND_RECORD_F64,
+    LOG_EMIT,
 ];
 
 /// Result of a host call. `0` is success; every error is negative so that functions returning a
@@ -165,8 +241,10 @@ impl Status {
     pub const INVALID_UTF8: Status = Status(-2);
     /// The handle is unknown, forged, stale, already ended, or belongs to another instance.
     pub const INVALID_HANDLE: Status = Status(-3);
-    /// An enumeration argument (span kind, status code) is outside its range. (Pointers and
-    /// lengths are read as unsigned, so they are never "negative": see [`Status::OUT_OF_BOUNDS`].)
+    /// An enumeration argument (span kind, status code, instrument kind, value type, severity) is
+    /// outside its range, or a measurement is not allowed (NaN or infinite, negative on a counter
+    /// or histogram, the wrong value type for the instrument, unordered histogram boundaries).
+    /// Pointers and lengths are read as unsigned, so they never get this status.
     pub const INVALID_ARGUMENT: Status = Status(-4);
     /// An attribute buffer does not follow the wire format (unknown type tag, truncated value).
     pub const MALFORMED: Status = Status(-5);
@@ -252,6 +330,77 @@ impl StatusCode {
     }
 }
 
+/// Metric instrument kind, passed as `kind` to `instrument_create`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum InstrumentKind {
+    /// Monotonic sum: values must be non-negative.
+    Counter = 0,
+    /// Non-monotonic sum: values may be negative.
+    UpDownCounter = 1,
+    /// Distribution of values (explicit buckets): values must be non-negative.
+    Histogram = 2,
+    /// Last value.
+    Gauge = 3,
+}
+
+impl InstrumentKind {
+    /// Decodes the ABI integer.
+    pub const fn from_i32(v: i32) -> Option<InstrumentKind> {
+        Some(match v {
+            0 => InstrumentKind::Counter,
+            1 => InstrumentKind::UpDownCounter,
+            2 => InstrumentKind::Histogram,
+            3 => InstrumentKind::Gauge,
+            _ => return None,
+        })
+    }
+}
+
+/// Type of the values an instrument records, passed as `value_type` to `instrument_create`.
+/// An integer instrument takes `*_record_i64` calls, a float instrument `*_record_f64` calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ValueType {
+    /// Signed 64-bit integers.
+    I64 = 0,
+    /// 64-bit floats (finite only).
+    F64 = 1,
+}
+
+impl ValueType {
+    /// Decodes the ABI integer.
+    pub const fn from_i32(v: i32) -> Option<ValueType> {
+        Some(match v {
+            0 => ValueType::I64,
+            1 => ValueType::F64,
+            _ => return None,
+        })
+    }
+}
+
+/// Log severity numbers (`severity` of `log_emit`) range over 0 (unspecified) to 24, as in the
+/// OpenTelemetry log data model: 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR,
+/// 21-24 FATAL. These are the first of each range.
+pub mod severity {
+    /// No severity given.
+    pub const UNSPECIFIED: i32 = 0;
+    /// TRACE.
+    pub const TRACE: i32 = 1;
+    /// DEBUG.
+    pub const DEBUG: i32 = 5;
+    /// INFO.
+    pub const INFO: i32 = 9;
+    /// WARN.
+    pub const WARN: i32 = 13;
+    /// ERROR.
+    pub const ERROR: i32 = 17;
+    /// FATAL.
+    pub const FATAL: i32 = 21;
+    /// Largest valid severity number.
+    pub const MAX: i32 = 24;
+}
+
 /// `parent` value of `span_start`: the instance's current span is the parent (a root if none).
 pub const PARENT_CURRENT: i64 = 0;
 /// `parent` value of `span_start`: start a new trace root, ignoring the current span.
@@ -309,6 +458,12 @@ pub mod limits {
     pub const MAX_OPEN_SPANS: usize = 4096;
     /// Largest attribute buffer, name or message accepted in one call, in bytes.
     pub const MAX_BUFFER_LEN: usize = 64 * 1024;
+    /// Distinct metric instruments a single module instance may create.
+    pub const MAX_INSTRUMENTS: usize = 1024;
+    /// Bound instruments a single module instance may hold.
+    pub const MAX_BOUND_INSTRUMENTS: usize = 4096;
+    /// Explicit histogram bucket boundaries one instrument may have.
+    pub const MAX_HISTOGRAM_BOUNDARIES: usize = 256;
 }
 
 #[cfg(test)]
