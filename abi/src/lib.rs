@@ -203,7 +203,13 @@ pub const METRIC_BOUND_RECORD_F64: HostFunction = HostFunction {
 /// correlated with the instance's current span.
 pub const LOG_EMIT: HostFunction = HostFunction {
     name: "log_emit",
-    params: &[p("severity", I32), p("body_ptr", I32), p("body_len", I32), p("attrs_ptr", I32), p("attrs_len", I32)],
+    params: &[
+        p("severity", I32),
+        p("body_ptr", I32),
+        p("body_len", I32),
+        p("attrs_ptr", I32),
+        p("attrs_len", I32),
+    ],
     result: I32,
 };
 

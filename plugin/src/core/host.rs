@@ -3,11 +3,13 @@
 //! the one `wasmedge-otel-abi` defines.
 //!
 //! Bodies receive their arguments widened to `i64` in signature order (the FFI layer reads each
-//! with the type the signature names) and return the result widened the same way.
+//! with the type the signature names; an `f64` travels as its bit pattern) and return the result
+//! widened the same way.
 
 use super::error::HostResult;
 use super::guest_mem::GuestMemory;
 use super::instance::{GuestSlice, Instance};
+use super::metrics::Measurement;
 use std::sync::OnceLock;
 use wasmedge_otel_abi::{self as abi, HostFunction, Status};
 
@@ -24,6 +26,13 @@ pub const HOST_FUNCTIONS: &[(HostFunction, HostFn)] = &[
     (abi::SPAN_SET_STATUS, span_set_status),
     (abi::SPAN_RECORD_EXCEPTION, span_record_exception),
     (abi::SPAN_CURRENT, span_current),
+    (abi::INSTRUMENT_CREATE, instrument_create),
+    (abi::METRIC_RECORD_I64, metric_record_i64),
+    (abi::METRIC_RECORD_F64, metric_record_f64),
+    (abi::METRIC_BIND, metric_bind),
+    (abi::METRIC_BOUND_RECORD_I64, metric_bound_record_i64),
+    (abi::METRIC_BOUND_RECORD_F64, metric_bound_record_f64),
+    (abi::LOG_EMIT, log_emit),
 ];
 
 /// An `i32` argument as the unsigned offset or length it stands for.
@@ -89,6 +98,50 @@ fn span_record_exception(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i
 
 fn span_current(inst: &Instance, _: &GuestMemory<'_>, _: &[i64]) -> i64 {
     inst.span_current() as i64
+}
+
+fn instrument_create(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    let r = inst.instrument_create(
+        mem,
+        a[0] as i32,
+        a[1] as i32,
+        slice(a[2], a[3]),
+        slice(a[4], a[5]),
+        slice(a[6], a[7]),
+        slice(a[8], a[9]),
+    );
+    handle("instrument_create", r)
+}
+
+fn f64_arg(bits: i64) -> f64 {
+    f64::from_bits(bits as u64)
+}
+
+fn metric_record_i64(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("metric_record_i64", inst.metric_record(mem, a[0], Measurement::I64(a[1]), slice(a[2], a[3])))
+}
+
+fn metric_record_f64(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    status(
+        "metric_record_f64",
+        inst.metric_record(mem, a[0], Measurement::F64(f64_arg(a[1])), slice(a[2], a[3])),
+    )
+}
+
+fn metric_bind(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    handle("metric_bind", inst.metric_bind(mem, a[0], slice(a[1], a[2])))
+}
+
+fn metric_bound_record_i64(inst: &Instance, _: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("metric_bound_record_i64", inst.metric_bound_record(a[0], Measurement::I64(a[1])))
+}
+
+fn metric_bound_record_f64(inst: &Instance, _: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("metric_bound_record_f64", inst.metric_bound_record(a[0], Measurement::F64(f64_arg(a[1]))))
+}
+
+fn log_emit(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("log_emit", inst.log_emit(mem, a[0] as i32, slice(a[1], a[2]), slice(a[3], a[4])))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The state of one `wasmedge_otel` module instance (one guest), and the safe body of every host
-//! call it serves.
+//! call it serves: spans, metric instruments, log records, and the instance's runtime statistics.
 //!
 //! Each method validates all of its guest input (memory ranges, UTF-8, enumerations, attribute
 //! buffers, handles) before it records anything, so a refused call leaves no partial trace.
@@ -8,11 +8,16 @@ use super::attributes;
 use super::error::{HostError, HostResult};
 use super::guest_mem::GuestMemory;
 use super::handles::Handle;
+use super::logs;
+use super::metrics::{decode_boundaries, InstrumentSpec, Measurement, MetricTable};
+use super::stats::InstanceStats;
 use super::trace::{Parent, SpanTable};
+use opentelemetry::metrics::Meter;
 use opentelemetry::Context;
+use opentelemetry_sdk::logs::SdkLogger;
 use opentelemetry_sdk::trace::SdkTracer;
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use wasmedge_otel_abi::{limits, SpanKind, StatusCode};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use wasmedge_otel_abi::{limits, InstrumentKind, SpanKind, StatusCode, ValueType};
 
 /// A guest `(ptr, len)` pair, still unchecked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,18 +28,22 @@ pub struct GuestSlice {
     pub len: u32,
 }
 
-/// What an instance needs from the export side. Fetched on the instance's first span, so a guest
-/// that never traces starts no exporter.
+/// What an instance needs from the export side. Fetched on the instance's first telemetry call, so
+/// a guest that never records anything starts no exporter.
 #[derive(Clone, Debug)]
-pub struct TraceSetup {
+pub struct TelemetrySetup {
     /// Tracer that records the guest's spans.
     pub tracer: SdkTracer,
+    /// Meter the guest's instruments are created with.
+    pub meter: Meter,
+    /// Logger that emits the guest's log records.
+    pub logger: SdkLogger,
     /// Context a span with no open parent descends from (empty, or the run's `TRACEPARENT`).
     pub root: Context,
 }
 
-/// Produces the [`TraceSetup`] on first use.
-pub type TraceSetupSource = Box<dyn Fn() -> TraceSetup + Send + Sync>;
+/// Produces the [`TelemetrySetup`] on first use.
+pub type TelemetrySource = Box<dyn Fn() -> TelemetrySetup + Send + Sync>;
 
 /// Per-instance limits.
 #[derive(Clone, Copy, Debug)]
@@ -51,30 +60,47 @@ impl Default for InstanceLimits {
 
 /// One module instance's telemetry state. Host calls may arrive on any thread, so it is `Sync`.
 pub struct Instance {
-    source: TraceSetupSource,
-    setup: OnceLock<TraceSetup>,
+    source: TelemetrySource,
+    setup: OnceLock<TelemetrySetup>,
     spans: Mutex<SpanTable>,
+    metrics: Mutex<MetricTable>,
+    stats: Arc<InstanceStats>,
+}
+
+/// Locks a table. A panic while a lock was held (caught at the FFI boundary) must not disable
+/// telemetry for the rest of the run: every table is left consistent between its own steps.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Instance {
-    /// A fresh instance; nothing is started until the first span.
-    pub fn new(source: TraceSetupSource, limits: InstanceLimits) -> Self {
-        Instance { source, setup: OnceLock::new(), spans: Mutex::new(SpanTable::new(limits.max_open_spans)) }
+    /// A fresh instance; nothing is started until the first telemetry call.
+    pub fn new(source: TelemetrySource, limits: InstanceLimits) -> Self {
+        Instance {
+            source,
+            setup: OnceLock::new(),
+            spans: Mutex::new(SpanTable::new(limits.max_open_spans)),
+            metrics: Mutex::new(MetricTable::default()),
+            stats: Arc::new(InstanceStats::default()),
+        }
     }
 
-    fn setup(&self) -> &TraceSetup {
+    fn setup(&self) -> &TelemetrySetup {
         self.setup.get_or_init(|| (self.source)())
     }
 
-    /// Whether this instance ever started tracing (and so may have data to flush).
+    /// Whether this instance ever started telemetry (and so may have data to flush).
     pub fn started(&self) -> bool {
         self.setup.get().is_some()
     }
 
+    /// The instance's runtime statistics (host calls, memory size), read by the runtime metrics.
+    pub fn stats(&self) -> &Arc<InstanceStats> {
+        &self.stats
+    }
+
     fn spans(&self) -> MutexGuard<'_, SpanTable> {
-        // A panic while the lock was held (caught at the FFI boundary) must not disable tracing
-        // for the rest of the run: the table itself is always left consistent.
-        self.spans.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.spans)
     }
 
     /// `span_start`.
@@ -149,6 +175,82 @@ impl Instance {
     /// `span_current`: the current span's handle, or 0.
     pub fn span_current(&self) -> Handle {
         self.spans().current().unwrap_or(0)
+    }
+
+    /// `instrument_create`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn instrument_create(
+        &self,
+        mem: &GuestMemory<'_>,
+        kind: i32,
+        value_type: i32,
+        name: GuestSlice,
+        unit: GuestSlice,
+        description: GuestSlice,
+        bounds: GuestSlice,
+    ) -> HostResult<Handle> {
+        let kind =
+            InstrumentKind::from_i32(kind).ok_or(HostError::InvalidArgument("unknown instrument kind"))?;
+        let value_type =
+            ValueType::from_i32(value_type).ok_or(HostError::InvalidArgument("unknown value type"))?;
+        let name = mem.str(name.ptr, name.len)?;
+        if name.is_empty() {
+            return Err(HostError::InvalidArgument("empty instrument name"));
+        }
+        let spec = InstrumentSpec {
+            kind,
+            value_type,
+            name: name.to_owned(),
+            unit: mem.str(unit.ptr, unit.len)?.to_owned(),
+            description: mem.str(description.ptr, description.len)?.to_owned(),
+            boundaries: decode_boundaries(kind, mem.bytes(bounds.ptr, bounds.len)?)?,
+        };
+        let meter = &self.setup().meter;
+        lock(&self.metrics).create(meter, spec)
+    }
+
+    /// `metric_record_i64` and `metric_record_f64`.
+    pub fn metric_record(
+        &self,
+        mem: &GuestMemory<'_>,
+        instrument: i64,
+        value: Measurement,
+        attrs: GuestSlice,
+    ) -> HostResult<()> {
+        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        lock(&self.metrics).record(instrument as Handle, value, &attributes)
+    }
+
+    /// `metric_bind`.
+    pub fn metric_bind(
+        &self,
+        mem: &GuestMemory<'_>,
+        instrument: i64,
+        attrs: GuestSlice,
+    ) -> HostResult<Handle> {
+        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        lock(&self.metrics).bind(instrument as Handle, attributes)
+    }
+
+    /// `metric_bound_record_i64` and `metric_bound_record_f64`.
+    pub fn metric_bound_record(&self, bound: i64, value: Measurement) -> HostResult<()> {
+        lock(&self.metrics).record_bound(bound as Handle, value)
+    }
+
+    /// `log_emit`.
+    pub fn log_emit(
+        &self,
+        mem: &GuestMemory<'_>,
+        severity: i32,
+        body: GuestSlice,
+        attrs: GuestSlice,
+    ) -> HostResult<()> {
+        let severity = logs::severity(severity)?;
+        let body = mem.str(body.ptr, body.len)?;
+        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let current = self.spans().current_context();
+        logs::emit(&self.setup().logger, severity, body, attributes, current.as_ref());
+        Ok(())
     }
 
     /// Ends what the guest left open; called once when the instance is torn down. Returns the

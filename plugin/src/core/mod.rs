@@ -7,4 +7,7 @@ pub mod guest_mem;
 pub mod handles;
 pub mod host;
 pub mod instance;
+pub mod logs;
+pub mod metrics;
+pub mod stats;
 pub mod trace;

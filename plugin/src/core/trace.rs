@@ -107,6 +107,12 @@ impl SpanTable {
         self.current.last().copied()
     }
 
+    /// The span context of the current span, for correlating log records.
+    pub fn current_context(&self) -> Option<SpanContext> {
+        let handle = self.current()?;
+        self.spans.get(handle).ok().map(|s| s.span_context().clone())
+    }
+
     fn span(&mut self, handle: Handle) -> HostResult<&mut SdkSpan> {
         self.spans.get_mut(handle).map_err(|e| lookup(e, handle))
     }

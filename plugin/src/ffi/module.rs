@@ -6,8 +6,9 @@
 
 use super::sys::{self, WasmEdge_CallingFrameContext, WasmEdge_Result, WasmEdge_Value};
 use super::{guest_memory, wasmedge_version};
+use crate::core::guest_mem::GuestMemory;
 use crate::core::host::{HostFn, HOST_FUNCTIONS};
-use crate::core::instance::{Instance, InstanceLimits, TraceSetup};
+use crate::core::instance::{Instance, InstanceLimits};
 use crate::export::{self, resource};
 use opentelemetry::Context;
 use std::ffi::{c_void, CString};
@@ -19,7 +20,7 @@ const SUCCESS: WasmEdge_Result = WasmEdge_Result { Code: 0x00 };
 const FAIL: WasmEdge_Result = WasmEdge_Result { Code: 0x02 };
 
 /// Most parameters any host function takes.
-const MAX_PARAMS: usize = 8;
+const MAX_PARAMS: usize = 10;
 const _: () = {
     let mut i = 0;
     while i < HOST_FUNCTIONS.len() {
@@ -34,19 +35,22 @@ fn val_type(ty: ValType) -> sys::WasmEdge_ValType {
         match ty {
             ValType::I32 => sys::WasmEdge_ValTypeGenI32(),
             ValType::I64 => sys::WasmEdge_ValTypeGenI64(),
+            ValType::F64 => sys::WasmEdge_ValTypeGenF64(),
         }
     }
 }
 
 fn new_instance() -> Instance {
     let source = Box::new(|| {
-        let pipeline = export::global(|| resource::RuntimeInfo {
+        export::global(|| resource::RuntimeInfo {
             wasmedge_version: wasmedge_version(),
             module_name: resource::module_name_from_args(std::env::args_os()),
-        });
-        TraceSetup { tracer: pipeline.tracer(), root: Context::new() }
+        })
+        .telemetry(Context::new())
     });
-    Instance::new(source, InstanceLimits::default())
+    let instance = Instance::new(source, InstanceLimits::default());
+    export::runtime_metrics::register(instance.stats());
+    instance
 }
 
 /// `Create` callback of the module descriptor.
@@ -108,8 +112,10 @@ unsafe extern "C" fn finalize(data: *mut c_void) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         instance.close();
         if let Some(pipeline) = export::started() {
+            // Still registered, so the final collection reports this instance's runtime metrics.
             pipeline.flush();
         }
+        export::runtime_metrics::unregister(instance.stats());
     }));
     if outcome.is_err() {
         eprintln!("wasmedge_otel: flushing telemetry at exit failed; some of it may be lost");
@@ -137,24 +143,29 @@ unsafe extern "C" fn trampoline<const I: usize>(
         // `finalize`, and `input`/`output` arrays of the registered signature's arity.
         unsafe {
             let instance = &*data.cast::<Instance>();
+            instance.stats().count_call();
             let mut args = [0i64; MAX_PARAMS];
             for (k, param) in function.params.iter().enumerate() {
                 let value = *input.add(k);
                 args[k] = match param.ty {
                     ValType::I32 => sys::WasmEdge_ValueGetI32(value) as i64,
                     ValType::I64 => sys::WasmEdge_ValueGetI64(value),
+                    ValType::F64 => sys::WasmEdge_ValueGetF64(value).to_bits() as i64,
                 };
             }
             let takes_pointers = function.params.iter().any(|p| p.name.ends_with("_ptr"));
             let memory = if takes_pointers {
-                guest_memory(frame)
+                let memory = guest_memory(frame);
+                instance.stats().observe_memory(memory.size());
+                memory
             } else {
-                crate::core::guest_mem::GuestMemory::empty()
+                GuestMemory::empty()
             };
             let result = body(instance, &memory, &args[..function.params.len()]);
             *output = match function.result {
                 ValType::I32 => sys::WasmEdge_ValueGenI32(result as i32),
                 ValType::I64 => sys::WasmEdge_ValueGenI64(result),
+                ValType::F64 => sys::WasmEdge_ValueGenF64(f64::from_bits(result as u64)),
             };
         }
     }));
@@ -168,7 +179,7 @@ unsafe extern "C" fn trampoline<const I: usize>(
 }
 
 /// One trampoline per entry of [`HOST_FUNCTIONS`], by index.
-const TRAMPOLINES: [Trampoline; 8] = [
+const TRAMPOLINES: [Trampoline; 15] = [
     trampoline::<0>,
     trampoline::<1>,
     trampoline::<2>,
@@ -177,5 +188,12 @@ const TRAMPOLINES: [Trampoline; 8] = [
     trampoline::<5>,
     trampoline::<6>,
     trampoline::<7>,
+    trampoline::<8>,
+    trampoline::<9>,
+    trampoline::<10>,
+    trampoline::<11>,
+    trampoline::<12>,
+    trampoline::<13>,
+    trampoline::<14>,
 ];
 const _: () = assert!(TRAMPOLINES.len() == HOST_FUNCTIONS.len(), "one trampoline per host function");

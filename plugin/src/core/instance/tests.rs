@@ -1,13 +1,22 @@
 use super::*;
 use crate::core::attributes::tests::Enc;
 use crate::core::host::HOST_FUNCTIONS;
+use crate::core::metrics::Measurement;
+use opentelemetry::logs::{AnyValue, LoggerProvider as _, Severity};
+use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{SpanKind as OtelKind, Status as OtelStatus, TracerProvider as _};
 use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use wasmedge_otel_abi::{Status, PARENT_NONE};
 
 struct Harness {
     exporter: InMemorySpanExporter,
+    metric_exporter: InMemoryMetricExporter,
+    meter_provider: SdkMeterProvider,
+    log_exporter: InMemoryLogExporter,
     instance: Instance,
     mem: Vec<u8>,
 }
@@ -17,13 +26,50 @@ impl Harness {
     fn new(max_open_spans: usize) -> Self {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-        let source: TraceSetupSource =
-            Box::new(move || TraceSetup { tracer: provider.tracer("test"), root: Context::new() });
+        let metric_exporter = InMemoryMetricExporter::default();
+        let meter_provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(metric_exporter.clone()).build())
+            .build();
+        let log_exporter = InMemoryLogExporter::default();
+        let logger_provider = SdkLoggerProvider::builder().with_simple_exporter(log_exporter.clone()).build();
+        let meter = meter_provider.meter("test");
+        let source: TelemetrySource = Box::new(move || TelemetrySetup {
+            tracer: provider.tracer("test"),
+            meter: meter.clone(),
+            logger: logger_provider.logger("test"),
+            root: Context::new(),
+        });
         Harness {
             exporter,
+            metric_exporter,
+            meter_provider,
+            log_exporter,
             instance: Instance::new(source, InstanceLimits { max_open_spans }),
             mem: vec![0; 65536],
         }
+    }
+
+    fn instrument(&mut self, kind: i32, value_type: i32, name: &str, bounds: &[f64]) -> HostResult<Handle> {
+        let n = self.put(0, name.as_bytes());
+        let unit = self.put(200, b"ms");
+        let desc = self.put(300, b"a test instrument");
+        let b: Vec<u8> = bounds.iter().flat_map(|f| f.to_le_bytes()).collect();
+        let b = self.put(400, &b);
+        self.instance.instrument_create(&GuestMemory::new(&self.mem), kind, value_type, n, unit, desc, b)
+    }
+
+    fn record(&mut self, instrument: Handle, m: Measurement, attrs: &[u8]) -> HostResult<()> {
+        let a = self.put(1024, attrs);
+        self.instance.metric_record(&GuestMemory::new(&self.mem), instrument as i64, m, a)
+    }
+
+    /// Collects once and hands the data of metric `name` to `f`.
+    fn metric<R>(&self, name: &str, f: impl FnOnce(&AggregatedMetrics) -> R) -> R {
+        self.meter_provider.force_flush().unwrap();
+        let all = self.metric_exporter.get_finished_metrics().unwrap();
+        let last = all.last().expect("a collection");
+        let metric = last.scope_metrics().flat_map(|s| s.metrics()).find(|m| m.name() == name);
+        f(metric.unwrap_or_else(|| panic!("no metric {name}")).data())
     }
 
     /// Puts bytes at `at` and returns their guest slice.
@@ -209,4 +255,139 @@ fn host_table_bodies_return_statuses_and_handles() {
     assert_eq!(call(&h, "span_current", &[]), 0);
     assert_eq!(h.finished()[0].attributes, Vec::<KeyValue>::new());
     let _ = Value::from(1i64);
+}
+
+const COUNTER: i32 = 0;
+const UP_DOWN: i32 = 1;
+const HISTOGRAM: i32 = 2;
+const GAUGE: i32 = 3;
+const INT: i32 = 0;
+const FLOAT: i32 = 1;
+
+fn sum_u64(data: &AggregatedMetrics) -> Vec<(u64, Vec<KeyValue>)> {
+    let AggregatedMetrics::U64(MetricData::Sum(sum)) = data else { panic!("not a u64 sum: {data:?}") };
+    sum.data_points().map(|p| (p.value(), p.attributes().cloned().collect())).collect()
+}
+
+#[test]
+fn counters_add_per_attribute_set_and_refuse_bad_values() {
+    let mut h = Harness::new(4);
+    let c = h.instrument(COUNTER, INT, "requests", &[]).unwrap();
+    assert_eq!(h.instrument(COUNTER, INT, "requests", &[]).unwrap(), c, "same instrument, same handle");
+    let route = Enc::default().str("route", "/a").0;
+    h.record(c, Measurement::I64(2), &route).unwrap();
+    h.record(c, Measurement::I64(3), &route).unwrap();
+    assert_eq!(h.record(c, Measurement::I64(-1), &route).unwrap_err().status(), Status::INVALID_ARGUMENT);
+    assert_eq!(h.record(c, Measurement::F64(1.0), &route).unwrap_err().status(), Status::INVALID_ARGUMENT);
+    assert_eq!(h.record(c, Measurement::I64(1), &[9]).unwrap_err().status(), Status::MALFORMED);
+    assert_eq!(h.record(c + 1, Measurement::I64(1), &[]).unwrap_err().status(), Status::INVALID_HANDLE);
+    assert_eq!(h.metric("requests", sum_u64), vec![(5, vec![KeyValue::new("route", "/a")])]);
+}
+
+#[test]
+fn float_instruments_refuse_nan_infinity_and_negative_monotonic_values() {
+    let mut h = Harness::new(4);
+    let c = h.instrument(COUNTER, FLOAT, "c", &[]).unwrap();
+    let u = h.instrument(UP_DOWN, FLOAT, "u", &[]).unwrap();
+    let g = h.instrument(GAUGE, FLOAT, "g", &[]).unwrap();
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        for i in [c, u, g] {
+            assert_eq!(
+                h.record(i, Measurement::F64(bad), &[]).unwrap_err().status(),
+                Status::INVALID_ARGUMENT
+            );
+        }
+    }
+    assert!(h.record(c, Measurement::F64(-0.5), &[]).is_err());
+    h.record(u, Measurement::F64(-0.5), &[]).unwrap();
+    h.record(g, Measurement::F64(-7.25), &[]).unwrap();
+    let values = h.metric("g", |data| {
+        let AggregatedMetrics::F64(MetricData::Gauge(gauge)) = data else { panic!("f64 gauge") };
+        gauge.data_points().map(|p| p.value()).collect::<Vec<_>>()
+    });
+    assert_eq!(values, [-7.25]);
+}
+
+#[test]
+fn histograms_use_explicit_boundaries() {
+    let mut h = Harness::new(4);
+    let hist = h.instrument(HISTOGRAM, FLOAT, "latency", &[1.0, 5.0, 10.0]).unwrap();
+    for v in [0.5, 3.0, 7.0, 20.0, 4.0] {
+        h.record(hist, Measurement::F64(v), &[]).unwrap();
+    }
+    let (bounds, counts, total) = h.metric("latency", |data| {
+        let AggregatedMetrics::F64(MetricData::Histogram(data)) = data else { panic!("histogram") };
+        let point = data.data_points().next().unwrap();
+        (point.bounds().collect::<Vec<_>>(), point.bucket_counts().collect::<Vec<_>>(), point.count())
+    });
+    assert_eq!(bounds, [1.0, 5.0, 10.0]);
+    assert_eq!(counts, [1, 2, 1, 1]);
+    assert_eq!(total, 5);
+    assert_eq!(
+        h.instrument(HISTOGRAM, FLOAT, "bad", &[2.0, 1.0]).unwrap_err().status(),
+        Status::INVALID_ARGUMENT
+    );
+    assert_eq!(h.instrument(COUNTER, FLOAT, "bad", &[1.0]).unwrap_err().status(), Status::INVALID_ARGUMENT);
+    assert_eq!(h.instrument(7, FLOAT, "bad", &[]).unwrap_err().status(), Status::INVALID_ARGUMENT);
+    assert_eq!(h.instrument(COUNTER, 3, "bad", &[]).unwrap_err().status(), Status::INVALID_ARGUMENT);
+}
+
+#[test]
+fn bound_instruments_record_with_their_attributes() {
+    let mut h = Harness::new(4);
+    let c = h.instrument(COUNTER, INT, "hits", &[]).unwrap();
+    let attrs = h.put(1024, &Enc::default().str("cache", "main").0);
+    let bound = h.instance.metric_bind(&GuestMemory::new(&h.mem), c as i64, attrs).unwrap();
+    assert_ne!(bound, c, "bound handles are their own");
+    for _ in 0..4 {
+        h.instance.metric_bound_record(bound as i64, Measurement::I64(2)).unwrap();
+    }
+    assert_eq!(
+        h.instance.metric_bound_record(c as i64, Measurement::I64(1)).unwrap_err().status(),
+        Status::INVALID_HANDLE
+    );
+    assert_eq!(
+        h.instance.metric_bound_record(bound as i64, Measurement::I64(-2)).unwrap_err().status(),
+        Status::INVALID_ARGUMENT
+    );
+    assert_eq!(h.metric("hits", sum_u64), vec![(8, vec![KeyValue::new("cache", "main")])]);
+}
+
+#[test]
+fn instrument_limit_is_enforced() {
+    let mut h = Harness::new(4);
+    for i in 0..wasmedge_otel_abi::limits::MAX_INSTRUMENTS {
+        h.instrument(COUNTER, INT, &format!("c{i}"), &[]).unwrap();
+    }
+    assert_eq!(h.instrument(COUNTER, INT, "one-more", &[]).unwrap_err().status(), Status::LIMIT_EXCEEDED);
+    assert!(h.instrument(COUNTER, INT, "c0", &[]).is_ok(), "an existing instrument is still found");
+}
+
+#[test]
+fn logs_carry_severity_body_attributes_and_the_current_span() {
+    let mut h = Harness::new(4);
+    let body = h.put(2000, b"outside");
+    let none = GuestSlice { ptr: 0, len: 0 };
+    h.instance.log_emit(&GuestMemory::new(&h.mem), 13, body, none).unwrap();
+    let span = h.start("work", 0, 0, &[]).unwrap();
+    let body = h.put(2000, b"inside");
+    let attrs = h.put(3000, &Enc::default().i64("n", 3).0);
+    h.instance.log_emit(&GuestMemory::new(&h.mem), 9, body, attrs).unwrap();
+    assert_eq!(
+        h.instance.log_emit(&GuestMemory::new(&h.mem), 25, body, none).unwrap_err().status(),
+        Status::INVALID_ARGUMENT
+    );
+    h.instance.span_end(span as i64).unwrap();
+
+    let logs = h.log_exporter.get_emitted_logs().unwrap();
+    assert_eq!(logs.len(), 2);
+    let (outside, inside) = (&logs[0].record, &logs[1].record);
+    assert_eq!(outside.severity_number(), Some(Severity::Warn));
+    assert_eq!(outside.severity_text(), Some("WARN"));
+    assert!(outside.trace_context().is_none(), "no span was current");
+    assert_eq!(inside.body(), Some(&AnyValue::String("inside".into())));
+    assert_eq!(inside.attributes_iter().cloned().collect::<Vec<_>>(), [("n".into(), AnyValue::Int(3))]);
+    let span = &h.finished()[0];
+    let cx = inside.trace_context().expect("inside a span");
+    assert_eq!((cx.trace_id, cx.span_id), (span.span_context.trace_id(), span.span_context.span_id()));
 }

@@ -1,0 +1,34 @@
+//! Runtime statistics of one module instance, kept by the FFI layer on every host call and read by
+//! the runtime metrics (see `export::runtime_metrics`). Plain atomics: updating them costs the
+//! guest's thread no lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of one instance.
+#[derive(Debug, Default)]
+pub struct InstanceStats {
+    host_calls: AtomicU64,
+    memory_bytes: AtomicU64,
+}
+
+impl InstanceStats {
+    /// Counts one host call into the plugin.
+    pub fn count_call(&self) {
+        self.host_calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Remembers the guest's linear memory size, seen on a host call that borrowed it.
+    pub fn observe_memory(&self, bytes: usize) {
+        self.memory_bytes.store(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Host calls so far.
+    pub fn host_calls(&self) -> u64 {
+        self.host_calls.load(Ordering::Relaxed)
+    }
+
+    /// Linear memory size in bytes, as last seen (0 before the first call that passed memory).
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_bytes.load(Ordering::Relaxed)
+    }
+}
