@@ -249,3 +249,44 @@ pub fn typed_attrs(attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -
     v.sort();
     v
 }
+
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::Metric;
+
+/// The last data received for metric `name` (collections are cumulative by default, so the last
+/// one holds the totals), with the resource attributes it came with.
+pub fn last_metric(collector: &Collector, name: &str) -> Option<Metric> {
+    collector
+        .metric_requests()
+        .iter()
+        .flat_map(|r| r.request.resource_metrics.iter())
+        .flat_map(|rm| rm.scope_metrics.iter())
+        .flat_map(|sm| sm.metrics.iter())
+        .filter(|m| m.name == name)
+        .next_back()
+        .cloned()
+}
+
+/// Every log record received, in arrival order.
+pub fn log_records(collector: &Collector) -> Vec<LogRecord> {
+    collector
+        .log_requests()
+        .iter()
+        .flat_map(|r| r.request.resource_logs.iter())
+        .flat_map(|rl| rl.scope_logs.iter())
+        .flat_map(|sl| sl.log_records.iter())
+        .cloned()
+        .collect()
+}
+
+/// Waits (bounded) until `collector` holds at least one metrics request and one logs request.
+pub fn wait_for_metrics_and_logs(collector: &Collector) {
+    let start = Instant::now();
+    while collector.metric_requests().is_empty() || collector.log_requests().is_empty() {
+        assert!(
+            start.elapsed() < ARRIVAL_TIMEOUT,
+            "metrics and logs did not arrive within {ARRIVAL_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
