@@ -1,35 +1,61 @@
-//! A real OTLP/gRPC receiver for tests and demos of wasmedge-otel.
+//! A real OTLP receiver (OTLP/gRPC and OTLP/HTTP; traces, metrics, logs) for tests and demos of
+//! wasmedge-otel.
 //!
 //! [`Collector::start`] binds a TCP listener and serves the official OpenTelemetry trace, metrics
 //! and logs gRPC services (tonic servers generated from the protobuf definitions by
 //! `opentelemetry-proto`) on a tokio runtime that the collector owns on a background thread.
-//! Everything received is stored with its gRPC metadata and can be queried synchronously, so plain
+//! [`Collector::start_with`] can serve OTLP/HTTP as well, or instead (`POST /v1/traces`,
+//! `/v1/metrics`, `/v1/logs`; protobuf or JSON bodies, optionally gzip-compressed), on the same
+//! runtime and into the same store. Everything received is stored with its gRPC metadata or HTTP
+//! headers and the [`Transport`] that delivered it, and can be queried synchronously, so plain
 //! `#[test]` functions that run a subprocess can assert on what it exported.
 //!
+//! For reliability tests, [`Collector::fail_next`] makes the collector answer the next exports
+//! with a chosen [`Failure`] (gRPC status / HTTP status, optionally with a retry delay), and
+//! [`Collector::request_count`] counts every decoded export request, failed ones included.
+//!
 //! Modules:
-//! - this file owns the [`Collector`] handle: binding, the server thread, shutdown, queries;
+//! - this file owns the [`Collector`] handle and [`CollectorConfig`]: binding, the server thread
+//!   and its runtime, shutdown, queries;
 //! - `error` owns [`CollectorError`];
-//! - `received` owns the data handed to callers ([`Received`], [`ReceivedSpan`], [`Arrival`]);
-//! - `service` owns the three tonic services and the shared store they write into;
+//! - `received` owns the data handed to callers ([`Received`], [`Transport`], [`ReceivedSpan`],
+//!   [`Arrival`]);
+//! - `store` owns the shared state both servers write into (requests, spans, subscribers, the
+//!   request counter and the failure countdown);
+//! - `grpc` owns the three tonic services;
+//! - `http` owns the OTLP/HTTP server (hyper) and its status-code mapping;
+//! - `failure` owns [`Failure`], the injected answers, in their gRPC and HTTP forms;
+//! - `rpc` owns the `google.rpc.Status`/`RetryInfo` messages used in error answers;
 //! - `render` owns the human-readable span tree and the JSON-lines output.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use wasmedge_otel_collector::{render_tree, Collector};
+//! use wasmedge_otel_collector::{render_tree, Collector, CollectorConfig, Transport};
 //!
-//! let collector = Collector::start("127.0.0.1:0")?;
+//! let collector = Collector::start("127.0.0.1:0")?; // OTLP/gRPC only
 //! // ... run something with OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint() ...
 //! let spans = collector.wait_for_spans(3, Duration::from_secs(10))?;
 //! println!("{}", render_tree(&spans));
+//!
+//! // Both transports, on ephemeral ports.
+//! let both = Collector::start_with(CollectorConfig::grpc_and_http("127.0.0.1:0", "127.0.0.1:0"))?;
+//! let base = both.http_endpoint().unwrap(); // e.g. "http://127.0.0.1:43170"; POST to {base}/v1/traces
+//! // ... export over HTTP ...
+//! both.wait_for_spans(1, Duration::from_secs(10))?;
+//! assert!(both.trace_requests().iter().all(|r| r.transport == Transport::Http));
 //! # Ok::<(), wasmedge_otel_collector::CollectorError>(())
 //! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod error;
+mod failure;
+mod grpc;
+mod http;
 mod received;
 mod render;
-mod service;
+mod rpc;
+mod store;
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
@@ -39,55 +65,163 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch};
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 pub use error::CollectorError;
+pub use failure::{Failure, GrpcCode};
 /// The `opentelemetry-proto` crate this collector decodes with, so callers can name the exact
 /// message types (`Span`, `AnyValue`, the generated gRPC clients, ...) without a version mismatch.
 pub use opentelemetry_proto;
-pub use received::{Arrival, Received, ReceivedSpan};
+pub use received::{Arrival, Received, ReceivedSpan, Transport};
 pub use render::{logs_json_line, metrics_json_line, render_tree, span_json_line};
 
-use service::Store;
+use store::Store;
 
 /// How long shutdown waits for in-flight requests to finish before dropping connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
-/// A running OTLP/gRPC receiver. Dropping it (or calling [`Collector::shutdown`]) stops the server
-/// and waits, for a bounded time, for its thread to finish.
+/// Largest request either transport accepts, after decompression (the tonic default of 4 MiB is
+/// small for batched exports).
+pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Which servers [`Collector::start_with`] runs, and where. At least one address must be given.
+///
+/// Addresses are `host:port` strings as for [`std::net::TcpListener::bind`]; port `0` picks a free
+/// port (read it back with [`Collector::grpc_endpoint`] / [`Collector::http_endpoint`]). The OTLP
+/// defaults are 4317 for gRPC and 4318 for HTTP.
+///
+/// ```
+/// use wasmedge_otel_collector::CollectorConfig;
+///
+/// let http_only = CollectorConfig::http("127.0.0.1:0");
+/// let both = CollectorConfig::default().with_grpc("127.0.0.1:4317").with_http("127.0.0.1:4318");
+/// assert_eq!(both, CollectorConfig::grpc_and_http("127.0.0.1:4317", "127.0.0.1:4318"));
+/// assert_eq!(http_only.grpc, None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CollectorConfig {
+    /// Where to serve OTLP/gRPC, if at all.
+    pub grpc: Option<String>,
+    /// Where to serve OTLP/HTTP, if at all.
+    pub http: Option<String>,
+}
+
+impl CollectorConfig {
+    /// OTLP/gRPC only, on `addr` (what [`Collector::start`] does).
+    pub fn grpc(addr: impl Into<String>) -> CollectorConfig {
+        CollectorConfig::default().with_grpc(addr)
+    }
+
+    /// OTLP/HTTP only, on `addr`.
+    pub fn http(addr: impl Into<String>) -> CollectorConfig {
+        CollectorConfig::default().with_http(addr)
+    }
+
+    /// OTLP/gRPC on `grpc` and OTLP/HTTP on `http`.
+    pub fn grpc_and_http(grpc: impl Into<String>, http: impl Into<String>) -> CollectorConfig {
+        CollectorConfig::default().with_grpc(grpc).with_http(http)
+    }
+
+    /// The same configuration, also serving OTLP/gRPC on `addr`.
+    pub fn with_grpc(self, addr: impl Into<String>) -> CollectorConfig {
+        CollectorConfig { grpc: Some(addr.into()), ..self }
+    }
+
+    /// The same configuration, also serving OTLP/HTTP on `addr`.
+    pub fn with_http(self, addr: impl Into<String>) -> CollectorConfig {
+        CollectorConfig { http: Some(addr.into()), ..self }
+    }
+}
+
+/// A running OTLP receiver. Dropping it (or calling [`Collector::shutdown`]) stops its servers and
+/// waits, for a bounded time, for its thread to finish.
 pub struct Collector {
-    local_addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
     store: Arc<Store>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// A listener bound for one transport, handed to the server thread.
+struct Bound {
+    listener: std::net::TcpListener,
+    /// The address as given, for error messages.
+    addr: String,
+    transport: Transport,
+}
+
+impl Bound {
+    /// Binds `addr` for `transport`, non-blocking (as tokio wants it), and returns it with the
+    /// address actually bound.
+    fn new(addr: String, transport: Transport) -> Result<(Bound, SocketAddr), CollectorError> {
+        let bind_error = |source| CollectorError::Bind { addr: addr.clone(), transport, source };
+        let listener = std::net::TcpListener::bind(&addr).map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        Ok((Bound { listener, addr, transport }, local_addr))
+    }
+
+    /// The tokio form of the listener (must run inside the runtime).
+    fn into_tokio(self) -> Result<tokio::net::TcpListener, CollectorError> {
+        let Bound { listener, addr, transport } = self;
+        tokio::net::TcpListener::from_std(listener).map_err(|source| CollectorError::Bind {
+            addr,
+            transport,
+            source,
+        })
+    }
+}
+
 impl Collector {
     /// Binds `addr` (e.g. `"127.0.0.1:0"` for an ephemeral port, or `"127.0.0.1:4317"`) and starts
-    /// serving the OTLP trace, metrics and logs services on it.
+    /// serving the OTLP/gRPC trace, metrics and logs services on it. Same as
+    /// `Collector::start_with(CollectorConfig::grpc(addr))`.
     ///
     /// The listener is bound before this returns, so clients may connect immediately. Fails with
     /// [`CollectorError::Bind`] if the address is invalid or in use.
     pub fn start(addr: &str) -> Result<Collector, CollectorError> {
-        let bind_error = |source| CollectorError::Bind { addr: addr.to_owned(), source };
-        let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
-        listener.set_nonblocking(true).map_err(bind_error)?;
+        Collector::start_with(CollectorConfig::grpc(addr))
+    }
+
+    /// Starts the servers `config` asks for: OTLP/gRPC, OTLP/HTTP or both, on one tokio runtime,
+    /// all storing into the same place (tell them apart with [`Received::transport`]).
+    ///
+    /// Every listener is bound before this returns. Fails with [`CollectorError::NothingToServe`]
+    /// if `config` has no address, and with [`CollectorError::Bind`] if an address is invalid or
+    /// in use (then nothing is left running).
+    pub fn start_with(config: CollectorConfig) -> Result<Collector, CollectorError> {
+        if config.grpc.is_none() && config.http.is_none() {
+            return Err(CollectorError::NothingToServe);
+        }
+        let (grpc, grpc_addr) = match config.grpc {
+            Some(addr) => {
+                Bound::new(addr, Transport::Grpc).map(|(bound, local)| (Some(bound), Some(local)))?
+            }
+            None => (None, None),
+        };
+        let (http, http_addr) = match config.http {
+            Some(addr) => {
+                Bound::new(addr, Transport::Http).map(|(bound, local)| (Some(bound), Some(local)))?
+            }
+            None => (None, None),
+        };
 
         let store = Arc::new(Store::default());
         let (stop, stop_received) = oneshot::channel();
         let (ready, ready_received) = mpsc::channel();
         let thread_store = Arc::clone(&store);
-        let addr_owned = addr.to_owned();
         let thread = std::thread::Builder::new()
             .name("otlp-collector".into())
-            .spawn(move || serve(listener, addr_owned, thread_store, stop_received, ready))
+            .spawn(move || serve(grpc, http, thread_store, stop_received, ready))
             .map_err(CollectorError::Runtime)?;
 
         match ready_received.recv() {
-            Ok(Ok(())) => Ok(Collector { local_addr, store, stop: Some(stop), thread: Some(thread) }),
+            Ok(Ok(())) => {
+                Ok(Collector { grpc_addr, http_addr, store, stop: Some(stop), thread: Some(thread) })
+            }
             Ok(Err(error)) => {
                 let _ = thread.join();
                 Err(error)
@@ -99,14 +233,44 @@ impl Collector {
         }
     }
 
-    /// The address actually bound (with the real port when `:0` was asked for).
+    /// The address the gRPC server actually bound (with the real port when `:0` was asked for).
+    ///
+    /// # Panics
+    /// If the collector serves no gRPC (started with [`Collector::start_with`] without
+    /// [`CollectorConfig::grpc`]); see [`Collector::grpc_addr`] for the non-panicking form.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.grpc_addr.expect("this collector serves no OTLP/gRPC; use grpc_addr() or http_addr()")
+    }
+
+    /// The address the gRPC server bound, if the collector serves gRPC.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr
+    }
+
+    /// The address the HTTP server bound, if the collector serves HTTP.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// The endpoint to give an OTLP/gRPC exporter, e.g. `http://127.0.0.1:4317`.
+    ///
+    /// # Panics
+    /// If the collector serves no gRPC; see [`Collector::grpc_endpoint`].
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("http://{}", self.local_addr())
+    }
+
+    /// The OTLP/gRPC endpoint (e.g. `http://127.0.0.1:4317`), if the collector serves gRPC.
+    pub fn grpc_endpoint(&self) -> Option<String> {
+        self.grpc_addr.map(|addr| format!("http://{addr}"))
+    }
+
+    /// The OTLP/HTTP base URL without a path (e.g. `http://127.0.0.1:4318`), if the collector serves
+    /// HTTP. It is what `OTEL_EXPORTER_OTLP_ENDPOINT` takes; the per-signal URLs (and
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and friends) append `/v1/traces`, `/v1/metrics` and
+    /// `/v1/logs`.
+    pub fn http_endpoint(&self) -> Option<String> {
+        self.http_addr.map(|addr| format!("http://{addr}"))
     }
 
     /// Every span received so far, flattened out of the trace requests, in arrival order.
@@ -117,34 +281,66 @@ impl Collector {
     /// Waits until at least `n` spans have been received and returns all received spans.
     ///
     /// Fails with [`CollectorError::Timeout`] if fewer than `n` arrived within `timeout`, and with
-    /// [`CollectorError::Server`] if the server has stopped with an error.
+    /// [`CollectorError::Server`] if the gRPC server has stopped with an error.
     pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> Result<Vec<ReceivedSpan>, CollectorError> {
         self.store.wait_for_spans(n, timeout)
     }
 
-    /// Every trace export request received so far, with its gRPC metadata, in arrival order.
+    /// Every trace export request received so far, with its metadata and transport, in arrival
+    /// order.
     pub fn trace_requests(&self) -> Vec<Received<ExportTraceServiceRequest>> {
         self.store.traces()
     }
 
-    /// Every metrics export request received so far, with its gRPC metadata, in arrival order.
+    /// Every metrics export request received so far, with its metadata and transport, in arrival
+    /// order.
     pub fn metric_requests(&self) -> Vec<Received<ExportMetricsServiceRequest>> {
         self.store.metrics()
     }
 
-    /// Every logs export request received so far, with its gRPC metadata, in arrival order.
+    /// Every logs export request received so far, with its metadata and transport, in arrival
+    /// order.
     pub fn log_requests(&self) -> Vec<Received<ExportLogsServiceRequest>> {
         self.store.logs()
     }
 
     /// A channel that yields one [`Arrival`] per request: first one for each request already
-    /// received (traces, then metrics, then logs), then one for each new request as it arrives.
-    /// The channel disconnects when the collector shuts down.
+    /// received (traces, then metrics, then logs), then one for each new request as it arrives,
+    /// whichever transport delivered it. The channel disconnects when the collector shuts down.
     pub fn subscribe(&self) -> mpsc::Receiver<Arrival> {
         self.store.subscribe()
     }
 
-    /// Stops the server and waits (for a bounded time) for it to finish. Same as dropping.
+    /// Answers the next `n` export requests (any signal, either transport) with `failure` instead
+    /// of storing them; later ones are accepted again. Replaces any earlier `fail_next` still in
+    /// effect; `n == 0` cancels it.
+    ///
+    /// A failed request is still decoded and counted by [`Collector::request_count`]. Requests
+    /// rejected before that (an undecodable body, an unknown path, ...) use up no failure.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use wasmedge_otel_collector::{Collector, CollectorConfig, Failure};
+    ///
+    /// let collector = Collector::start_with(CollectorConfig::http("127.0.0.1:0"))?;
+    /// // Two exports get `503 Service Unavailable` with `Retry-After: 1`, the third is stored.
+    /// collector.fail_next(2, Failure::UNAVAILABLE.with_retry_after(Duration::from_secs(1)));
+    /// // ... run an exporter that retries ...
+    /// collector.wait_for_spans(1, Duration::from_secs(30))?;
+    /// assert_eq!(collector.request_count(), 3);
+    /// # Ok::<(), wasmedge_otel_collector::CollectorError>(())
+    /// ```
+    pub fn fail_next(&self, n: usize, failure: Failure) {
+        self.store.fail_next(n, failure);
+    }
+
+    /// How many export requests (any signal, either transport) have been decoded so far, including
+    /// those answered with an injected [`Failure`]. Undecodable requests are not counted.
+    pub fn request_count(&self) -> usize {
+        self.store.request_count()
+    }
+
+    /// Stops the servers and waits (for a bounded time) for them to finish. Same as dropping.
     pub fn shutdown(self) {
         drop(self);
     }
@@ -165,15 +361,19 @@ impl Drop for Collector {
 
 impl std::fmt::Debug for Collector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collector").field("local_addr", &self.local_addr).finish_non_exhaustive()
+        f.debug_struct("Collector")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .finish_non_exhaustive()
     }
 }
 
-/// Body of the server thread: builds the runtime, reports readiness on `ready`, serves until
-/// `stop` fires (or its sender is dropped), then allows [`SHUTDOWN_GRACE`] for in-flight requests.
+/// Body of the server thread: builds the one runtime both servers share, reports readiness on
+/// `ready`, serves until `stop` fires (or its sender is dropped), then allows [`SHUTDOWN_GRACE`]
+/// for in-flight requests.
 fn serve(
-    listener: std::net::TcpListener,
-    addr: String,
+    grpc: Option<Bound>,
+    http: Option<Bound>,
     store: Arc<Store>,
     stop: oneshot::Receiver<()>,
     ready: mpsc::Sender<Result<(), CollectorError>>,
@@ -191,37 +391,48 @@ fn serve(
         }
     };
 
-    let server_store = Arc::clone(&store);
-    let result = runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::from_std(listener) {
-            Ok(listener) => listener,
-            Err(source) => {
-                let _ = ready.send(Err(CollectorError::Bind { addr, source }));
-                return Ok(());
+    runtime.block_on(async move {
+        let listeners = grpc
+            .map(Bound::into_tokio)
+            .transpose()
+            .and_then(|grpc| Ok((grpc, http.map(Bound::into_tokio).transpose()?)));
+        let (grpc_listener, http_listener) = match listeners {
+            Ok(listeners) => listeners,
+            Err(error) => {
+                let _ = ready.send(Err(error));
+                return;
             }
         };
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let (trace, metrics, logs) = service::services(&server_store);
 
-        let stopping = Arc::new(Notify::new());
-        let stopping_signal = Arc::clone(&stopping);
-        let server = Server::builder().add_service(trace).add_service(metrics).add_service(logs);
-        let server = server.serve_with_incoming_shutdown(incoming, async move {
-            let _ = stop.await;
-            stopping_signal.notify_one();
+        // Changing (or dropping) `shutdown` tells both servers to stop accepting and wind down.
+        let (shutdown, shutdown_received) = watch::channel(());
+        let grpc = grpc_listener.map(|listener| {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let (trace, metrics, logs) = grpc::services(&store);
+            let mut shutdown_received = shutdown_received.clone();
+            let server = Server::builder().add_service(trace).add_service(metrics).add_service(logs);
+            let server = server.serve_with_incoming_shutdown(incoming, async move {
+                let _ = shutdown_received.changed().await;
+            });
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                if let Err(error) = server.await {
+                    store.set_server_error(error.to_string());
+                }
+            })
         });
+        let http = http_listener
+            .map(|listener| tokio::spawn(http::serve(listener, Arc::clone(&store), shutdown_received)));
         let _ = ready.send(Ok(()));
 
-        tokio::select! {
-            result = server => result,
-            () = async {
-                stopping.notified().await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => Ok(()),
-        }
+        let _ = stop.await;
+        let _ = shutdown.send(());
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async move {
+            for server in grpc.into_iter().chain(http) {
+                let _ = server.await;
+            }
+        })
+        .await;
     });
-    if let Err(error) = result {
-        store.set_server_error(error.to_string());
-    }
     runtime.shutdown_timeout(Duration::from_millis(200));
 }

@@ -1,5 +1,6 @@
-//! `wasmedge-otel-collector`: run the OTLP/gRPC receiver from the command line, print what
-//! arrives as JSON lines and/or a span tree, and exit when idle, on timeout or on Ctrl-C/SIGTERM.
+//! `wasmedge-otel-collector`: run the OTLP receiver (gRPC, and HTTP when asked) from the command
+//! line, print what arrives as JSON lines and/or a span tree, and exit when idle, on timeout or on
+//! Ctrl-C/SIGTERM.
 //!
 //! This file owns argument parsing and the wait loop; receiving and rendering live in the library.
 
@@ -11,23 +12,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmedge_otel_collector::{
-    logs_json_line, metrics_json_line, render_tree, span_json_line, Arrival, Collector,
+    logs_json_line, metrics_json_line, render_tree, span_json_line, Arrival, Collector, CollectorConfig,
 };
 
 const USAGE: &str = "\
-usage: wasmedge-otel-collector [--listen ADDR] [--format json|tree|both]
+usage: wasmedge-otel-collector [--listen ADDR] [--http-listen ADDR] [--format json|tree|both]
                                [--exit-when-idle SECS] [--timeout SECS]
 
-Receives OTLP/gRPC traces, metrics and logs and prints them.
+Receives OTLP traces, metrics and logs (gRPC, and HTTP if --http-listen is given) and prints them.
 
-  --listen ADDR          address to listen on (default 127.0.0.1:4317; port 0 picks a free port)
+  --listen ADDR          OTLP/gRPC address (default 127.0.0.1:4317; port 0 picks a free port)
+  --http-listen ADDR     also serve OTLP/HTTP (POST /v1/traces, /v1/metrics, /v1/logs; protobuf or
+                         JSON, optionally gzip) on ADDR, e.g. 127.0.0.1:4318; off by default
   --format FORMAT        json: one JSON line per span (and per metrics/logs request) as it arrives;
                          tree: the span tree at exit; both (default): the two together
   --exit-when-idle SECS  after the first data arrives, exit once nothing new came for SECS seconds
   --timeout SECS         exit after SECS seconds at the latest
   -h, --help             print this help
 
-Prints \"listening on http://ADDR\" to stderr once bound. Runs until idle, timeout, Ctrl-C or SIGTERM.
+Prints \"listening on http://ADDR\" (gRPC) to stderr once bound, then
+\"listening for OTLP/HTTP on http://ADDR\" with --http-listen. Runs until idle, timeout, Ctrl-C or
+SIGTERM. Data from both transports is printed the same way.
 Exit status: 0 if any span arrived, or if neither --exit-when-idle nor --timeout was given;
 1 otherwise (e.g. the timeout expired with no span) or on a startup error; 2 on bad arguments.";
 
@@ -35,6 +40,7 @@ Exit status: 0 if any span arrived, or if neither --exit-when-idle nor --timeout
 #[derive(Debug, PartialEq)]
 struct Options {
     listen: String,
+    http_listen: Option<String>,
     json: bool,
     tree: bool,
     exit_when_idle: Option<Duration>,
@@ -52,6 +58,7 @@ enum Command {
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         listen: "127.0.0.1:4317".to_owned(),
+        http_listen: None,
         json: true,
         tree: true,
         exit_when_idle: None,
@@ -66,7 +73,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         if flag == "-h" || flag == "--help" {
             return Ok(Command::Help);
         }
-        if !matches!(flag.as_str(), "--listen" | "--format" | "--exit-when-idle" | "--timeout") {
+        if !matches!(
+            flag.as_str(),
+            "--listen" | "--http-listen" | "--format" | "--exit-when-idle" | "--timeout"
+        ) {
             return Err(format!("unknown argument {arg:?}"));
         }
         let value = match inline.or_else(|| args.next()) {
@@ -75,6 +85,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         };
         match flag.as_str() {
             "--listen" => options.listen = value,
+            "--http-listen" => options.http_listen = Some(value),
             "--format" => {
                 (options.json, options.tree) = match value.as_str() {
                     "json" => (true, false),
@@ -124,7 +135,8 @@ enum End {
 }
 
 fn run(options: &Options) -> ExitCode {
-    let collector = match Collector::start(&options.listen) {
+    let config = CollectorConfig { grpc: Some(options.listen.clone()), http: options.http_listen.clone() };
+    let collector = match Collector::start_with(config) {
         Ok(collector) => collector,
         Err(error) => {
             eprintln!("wasmedge-otel-collector: {error}");
@@ -132,6 +144,9 @@ fn run(options: &Options) -> ExitCode {
         }
     };
     eprintln!("listening on {}", collector.endpoint());
+    if let Some(http) = collector.http_endpoint() {
+        eprintln!("listening for OTLP/HTTP on {http}");
+    }
     let interrupted = watch_for_signals();
     let arrivals = collector.subscribe();
 
@@ -255,6 +270,7 @@ mod tests {
             parse(&[]),
             Ok(Command::Run(Options {
                 listen: "127.0.0.1:4317".into(),
+                http_listen: None,
                 json: true,
                 tree: true,
                 exit_when_idle: None,
@@ -265,12 +281,20 @@ mod tests {
 
     #[test]
     fn all_flags_in_both_spellings() {
-        let parsed =
-            parse(&["--listen", "0.0.0.0:0", "--format=tree", "--exit-when-idle", "1.5", "--timeout=30"]);
+        let parsed = parse(&[
+            "--listen",
+            "0.0.0.0:0",
+            "--http-listen=127.0.0.1:4318",
+            "--format=tree",
+            "--exit-when-idle",
+            "1.5",
+            "--timeout=30",
+        ]);
         assert_eq!(
             parsed,
             Ok(Command::Run(Options {
                 listen: "0.0.0.0:0".into(),
+                http_listen: Some("127.0.0.1:4318".into()),
                 json: false,
                 tree: true,
                 exit_when_idle: Some(Duration::from_millis(1500)),
@@ -284,6 +308,7 @@ mod tests {
     fn bad_arguments_are_rejected() {
         assert!(parse(&["--format", "xml"]).is_err());
         assert!(parse(&["--timeout"]).is_err());
+        assert!(parse(&["--http-listen"]).is_err());
         assert!(parse(&["--timeout", "-1"]).is_err());
         assert!(parse(&["--timeout", "soon"]).is_err());
         assert!(parse(&["--exit-when-idle", "inf"]).is_err());

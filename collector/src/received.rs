@@ -1,12 +1,15 @@
-//! What the collector hands back to callers: received requests with their gRPC metadata
-//! ([`Received`]), spans flattened out of trace requests together with their resource and scope
-//! ([`ReceivedSpan`]), and the notifications a subscriber gets as data arrives ([`Arrival`]).
+//! What the collector hands back to callers: received requests with their gRPC metadata or HTTP
+//! headers and the [`Transport`] that delivered them ([`Received`]), spans flattened out of trace
+//! requests together with their resource and scope ([`ReceivedSpan`]), and the notifications a
+//! subscriber gets as data arrives ([`Arrival`]).
 //!
 //! This module owns the flattening of an `ExportTraceServiceRequest` into spans and the conversion
-//! of gRPC metadata into plain string pairs; it knows nothing about networking or rendering.
+//! of gRPC metadata and HTTP headers into plain string pairs; it knows nothing about networking or
+//! rendering.
 
 use std::fmt::Write as _;
 
+use hyper::header::HeaderMap;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -14,18 +17,45 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
-/// One export request exactly as it came off the wire, with the gRPC metadata it carried.
+/// Which OTLP transport delivered a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// OTLP/gRPC (`opentelemetry.proto.collector.*.v1.*Service/Export` over HTTP/2).
+    Grpc,
+    /// OTLP/HTTP (`POST /v1/traces`, `/v1/metrics` or `/v1/logs`, protobuf or JSON body).
+    Http,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Grpc => "OTLP/gRPC",
+            Transport::Http => "OTLP/HTTP",
+        })
+    }
+}
+
+/// One export request exactly as it came off the wire, with the metadata it carried and the
+/// transport that delivered it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Received<T> {
-    /// The decoded protobuf request.
+    /// The decoded request (from protobuf, or from OTLP/JSON for JSON bodies over HTTP).
     pub request: T,
-    /// The request's gRPC metadata (HTTP/2 headers) as `(name, value)` pairs in arrival order.
-    /// Names are lower case; values of binary (`-bin`) entries are kept in their base64 wire form.
+    /// The request's metadata as `(name, value)` pairs in arrival order, names in lower case.
+    ///
+    /// Over gRPC these are the gRPC metadata entries (tonic leaves out the reserved headers such as
+    /// `content-type`, `te` and `grpc-*`); values of binary (`-bin`) entries are kept in their
+    /// base64 wire form. Over HTTP these are all the request's HTTP headers (`content-type`,
+    /// `content-encoding`, `user-agent`, custom ones, ...); a value that is not valid UTF-8 is
+    /// converted lossily.
     pub metadata: Vec<(String, String)>,
+    /// The transport that delivered the request.
+    pub transport: Transport,
 }
 
 impl<T> Received<T> {
-    /// The value of the first metadata entry called `name` (compared case-insensitively).
+    /// The value of the first metadata entry (gRPC) or header (HTTP) called `name`, compared
+    /// case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.metadata.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
@@ -146,6 +176,16 @@ pub(crate) fn metadata_pairs(metadata: &MetadataMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The HTTP headers as `(name, value)` string pairs (hyper keeps names in lower case).
+pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,8 +264,20 @@ mod tests {
         let mut map = MetadataMap::new();
         map.insert("x-api-key", "secret".parse().unwrap());
         map.insert_bin("trace-bin", tonic::metadata::MetadataValue::from_bytes(b"\x01\x02"));
-        let received = Received { request: (), metadata: metadata_pairs(&map) };
+        let received = Received { request: (), metadata: metadata_pairs(&map), transport: Transport::Grpc };
         assert_eq!(received.header("X-Api-Key"), Some("secret"));
         assert_eq!(received.header("trace-bin"), Some("AQI"));
+
+        let mut headers = HeaderMap::new();
+        headers.insert("Content-Type", "application/x-protobuf".parse().unwrap());
+        headers.append("x-multi", "1".parse().unwrap());
+        headers.append("x-multi", "2".parse().unwrap());
+        let pairs = header_pairs(&headers);
+        assert!(pairs.contains(&("content-type".into(), "application/x-protobuf".into())), "{pairs:?}");
+        assert!(
+            pairs.contains(&("x-multi".into(), "1".into()))
+                && pairs.contains(&("x-multi".into(), "2".into()))
+        );
+        assert_eq!(Transport::Http.to_string(), "OTLP/HTTP");
     }
 }

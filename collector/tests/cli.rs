@@ -1,7 +1,7 @@
-//! The `wasmedge-otel-collector` binary end to end: it announces its address, prints JSON lines
-//! as data arrives, prints the tree and exits by itself when idle or on timeout.
+//! The `wasmedge-otel-collector` binary end to end: it announces its addresses, prints JSON lines
+//! as data arrives (over gRPC or HTTP), prints the tree and exits by itself when idle or on timeout.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,50 @@ fn exits_when_idle_after_printing_json_and_tree() {
     assert_eq!(json["span_id"], "0202020202020202");
     assert_eq!(lines.next(), Some("trace 01010101010101010101010101010101"));
     assert_eq!(lines.next(), Some("└─ only  internal  2.000 ms"));
+}
+
+#[test]
+fn http_arrivals_are_printed_the_same_way() {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--exit-when-idle", "0.5"])
+        .args(["--timeout", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the collector");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut grpc = String::new();
+    stderr.read_line(&mut grpc).expect("read stderr");
+    assert!(grpc.starts_with("listening on http://127.0.0.1:"), "{grpc}");
+    let mut http = String::new();
+    stderr.read_line(&mut http).expect("read stderr");
+    let base =
+        http.trim().strip_prefix("listening for OTLP/HTTP on http://").expect("announces HTTP").to_owned();
+    assert_ne!(grpc.trim().strip_prefix("listening on http://"), Some(base.as_str()));
+
+    let body = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01010101010101010101010101010101",
+        "spanId":"0303030303030303","name":"via-http","kind":1,"startTimeUnixNano":"1000","endTimeUnixNano":"1001000"}]}]}]}"#;
+    let mut stream = std::net::TcpStream::connect(&base).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
+    write!(
+        stream,
+        "POST /v1/traces HTTP/1.1\r\nHost: {base}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+
+    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    let mut stdout = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+    assert!(status.success(), "{status}; stdout:\n{stdout}");
+    let mut lines = stdout.lines();
+    let json: serde_json::Value = serde_json::from_str(lines.next().expect("a JSON line")).expect("JSON");
+    assert_eq!(json["name"], "via-http");
+    assert_eq!(lines.next(), Some("trace 01010101010101010101010101010101"));
+    assert_eq!(lines.next(), Some("└─ via-http  internal  1.000 ms"));
 }
 
 #[test]
