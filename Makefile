@@ -56,7 +56,7 @@ clean:
 
 # Module sizes of the examples with and without the bindings (release, wasm32-wasip1).
 sizes: setup guests
-	@for pair in "hello-world hello-world-plain" "hello hello-plain"; do \
+	@for pair in "hello-world hello-world-plain" "all-signals hello-world-plain" "hello hello-plain"; do \
 	  set -- $$pair; a=$$(stat -c %s $(GUEST_DIR)/$$1.wasm); b=$$(stat -c %s $(GUEST_DIR)/$$2.wasm); \
 	  echo "$$1.wasm: $$a bytes; $$2.wasm: $$b bytes; the bindings and calls add $$((a - b)) bytes"; \
 	done

@@ -169,3 +169,42 @@ fn readme_minimal_guest_runs() {
     assert_eq!(typed_attrs(&main.span.attributes), ["greeting=s:\"hello\""]);
     assert_eq!(resource(main, "service.name").as_deref(), Some("s:\"hello-world\""));
 }
+
+#[test]
+fn traceparent_in_the_environment_parents_the_run() {
+    let c = collector();
+    let out = Run::new(&example("hello"), &c.endpoint())
+        .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .output();
+    assert_exit(&out, 0);
+    let spans = c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
+    assert!(
+        spans.iter().all(|s| s.trace_id_hex() == "4bf92f3577b34da6a3ce929d0e0e4736"),
+        "one trace, the caller's"
+    );
+    let root = span(&spans, "hello");
+    assert_eq!(root.parent_span_id_hex(), "00f067aa0ba902b7");
+    assert_ne!(root.span.flags & 0x200, 0, "the parent is flagged remote");
+    check_tree_below_root(&spans);
+}
+
+#[test]
+fn invalid_traceparent_is_reported_and_starts_a_new_trace() {
+    let c = collector();
+    let out = Run::new(&example("hello"), &c.endpoint())
+        .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01")
+        .output();
+    let stderr = assert_exit(&out, 0);
+    assert!(stderr.contains("ignoring TRACEPARENT="), "one clear warning: {stderr}");
+    let spans = c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
+    assert_eq!(span(&spans, "hello").parent_span_id_hex(), "", "a new root");
+}
+
+/// The parent/child structure under `hello`, whatever `hello`'s own parent is.
+fn check_tree_below_root(spans: &[ReceivedSpan]) {
+    let hello = span(spans, "hello");
+    for name in ["load-config", "compute", "respond"] {
+        assert_eq!(span(spans, name).parent_span_id_hex(), hello.span_id_hex());
+    }
+    assert_eq!(span(spans, "sum").parent_span_id_hex(), span(spans, "compute").span_id_hex());
+}

@@ -409,7 +409,8 @@ pub mod severity {
 
 /// `parent` value of `span_start`: the instance's current span is the parent (a root if none).
 pub const PARENT_CURRENT: i64 = 0;
-/// `parent` value of `span_start`: start a new trace root, ignoring the current span.
+/// `parent` value of `span_start`: ignore the current span; the span descends from the run's root
+/// context (the `TRACEPARENT` of the `wasmedge` process) and starts a new trace when there is none.
 pub const PARENT_NONE: i64 = -1;
 
 /// Wire format of attribute buffers.

@@ -1,4 +1,5 @@
-//! The safe API: attribute values, spans, the ABI check and the error type.
+//! The safe API: attribute values, spans, the ABI check, the error type, and the attribute-buffer
+//! helper the metric and log APIs share with spans.
 #![forbid(unsafe_code)]
 
 use core::fmt;
@@ -104,7 +105,7 @@ from_array! {
     f64 => F64Array,
 }
 
-/// A span or event attribute: a key and a [`Value`].
+/// An attribute of a span, event, measurement or log record: a key and a [`Value`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KeyValue<'a> {
     /// The attribute key, e.g. `"http.request.method"`.
@@ -144,7 +145,8 @@ pub enum SpanStatus<'a> {
 pub enum Error {
     /// The host returned this (negative) status.
     Host(Status),
-    /// The plugin implements another ABI version than these bindings; all spans are no-ops.
+    /// The plugin implements another ABI version than these bindings; all spans, instruments and log
+    /// records are no-ops.
     AbiMismatch {
         /// The plugin's version (whatever `abi_version()` returned).
         host: i32,
@@ -187,6 +189,23 @@ impl Error {
     }
 }
 
+/// The handle in the result of a handle-returning [`raw`] function, or the error it stands for.
+pub(crate) fn handle_from_result(result: i64) -> Result<NonZeroU64, Error> {
+    u64::try_from(result).ok().and_then(NonZeroU64::new).ok_or_else(|| Error::from_handle_result(result))
+}
+
+/// Encodes `attributes` into one [`BUFFER_LEN`]-byte stack buffer (those that no longer fit are dropped,
+/// the others kept in order) and hands its address and length to `call`.
+///
+/// The one encoding path of every call that takes its attributes at once: events, exceptions,
+/// measurements, bindings and log records.
+#[inline]
+pub(crate) fn with_attributes<R>(attributes: &[KeyValue<'_>], call: impl FnOnce(i32, i32) -> R) -> R {
+    let mut buf = [0; BUFFER_LEN];
+    let (attrs, _) = encode::fill(&mut buf, attributes, 0, true);
+    call(raw::ptr(attrs), raw::len(attrs))
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -196,7 +215,7 @@ impl fmt::Display for Error {
             Error::AbiMismatch { host, guest } => write!(
                 f,
                 "wasmedge_otel ABI mismatch: the host plugin implements ABI version {host}, these guest \
-                 bindings version {guest}; tracing is disabled"
+                 bindings version {guest}; telemetry is disabled"
             ),
         }
     }
@@ -239,12 +258,15 @@ pub(crate) fn reset_abi_cache() {
 
 /// Checks that the plugin implements the ABI version these bindings were built for.
 ///
-/// Asks the host once (`abi_version()`) and caches the answer; later calls, and the implicit check in
-/// [`SpanBuilder::start`], cost one load. On a mismatch every span is a no-op (nothing reaches the host
-/// after the version query) and this returns [`Error::AbiMismatch`], whose `Display` explains it.
+/// Asks the host once (`abi_version()`) and caches the answer; later calls, and the implicit checks in
+/// [`SpanBuilder::start`], [`InstrumentBuilder::build`](crate::metrics::InstrumentBuilder::build) and
+/// [`logs::emit`](crate::logs::emit), cost one load. On a mismatch every span, instrument and log record
+/// is a no-op (nothing reaches the host after the version query) and this returns
+/// [`Error::AbiMismatch`], whose `Display` explains it.
 ///
 /// Calling it is optional; do it at startup to report a mismatch yourself. (With feature `std`, once
-/// `init` has returned the error, starting a span no longer prints the warning: you have been told.)
+/// `init` has returned the error, the first suppressed span, instrument or log record no longer prints
+/// the warning: you have been told.)
 pub fn init() -> Result<(), Error> {
     let result = check_abi();
     #[cfg(feature = "std")]
@@ -254,8 +276,21 @@ pub fn init() -> Result<(), Error> {
     result
 }
 
-/// The cached ABI check behind [`init`] and [`SpanBuilder::try_start`].
-fn check_abi() -> Result<(), Error> {
+/// The cached ABI check behind [`init`], [`SpanBuilder::try_start`], instrument creation and logs.
+#[inline]
+pub(crate) fn check_abi() -> Result<(), Error> {
+    let host = host_abi_version();
+    if host == abi::ABI_VERSION {
+        Ok(())
+    } else {
+        Err(Error::AbiMismatch { host, guest: abi::ABI_VERSION })
+    }
+}
+
+/// The host's ABI version, asked once. Not inlined: a guest using spans, metrics and logs checks in
+/// several places, and one call is smaller than the cached load and the version query at each.
+#[inline(never)]
+fn host_abi_version() -> i32 {
     let state = with_abi_check(|c| {
         let state = c.load(Relaxed);
         if state & CHECKED != 0 {
@@ -264,17 +299,13 @@ fn check_abi() -> Result<(), Error> {
         let state = CHECKED | i64::from(raw::abi_version() as u32);
         c.fetch_or(state, Relaxed) | state
     });
-    let host = state as u32 as i32;
-    if host == abi::ABI_VERSION {
-        Ok(())
-    } else {
-        Err(Error::AbiMismatch { host, guest: abi::ABI_VERSION })
-    }
+    state as u32 as i32
 }
 
-/// With `std`: prints the mismatch once per instance, the first time a span is suppressed by it.
+/// With `std`: prints the mismatch once per instance, the first time a span, instrument or log record
+/// is suppressed by it.
 #[cfg(feature = "std")]
-fn warn_once(error: &Error) {
+pub(crate) fn warn_once(error: &Error) {
     if matches!(error, Error::AbiMismatch { .. })
         && with_abi_check(|c| c.fetch_or(WARNED, Relaxed)) & WARNED == 0
     {
@@ -349,10 +380,10 @@ impl Span {
     /// that no longer fit are dropped (the others are kept, in order).
     pub fn add_event(&self, name: &str, attributes: &[KeyValue<'_>]) {
         if let Some(handle) = self.raw_handle() {
-            let mut buf = [0; BUFFER_LEN];
-            let (attrs, _) = encode::fill(&mut buf, attributes, 0, true);
             let name = name.as_bytes();
-            raw::span_add_event(handle, raw::ptr(name), raw::len(name), raw::ptr(attrs), raw::len(attrs));
+            with_attributes(attributes, |attrs_ptr, attrs_len| {
+                raw::span_add_event(handle, raw::ptr(name), raw::len(name), attrs_ptr, attrs_len)
+            });
         }
     }
 
@@ -374,18 +405,18 @@ impl Span {
     /// It does not change the span status; call [`Span::set_status`] for that.
     pub fn record_exception(&self, ty: &str, message: &str, attributes: &[KeyValue<'_>]) {
         if let Some(handle) = self.raw_handle() {
-            let mut buf = [0; BUFFER_LEN];
-            let (attrs, _) = encode::fill(&mut buf, attributes, 0, true);
             let (ty, message) = (ty.as_bytes(), message.as_bytes());
-            raw::span_record_exception(
-                handle,
-                raw::ptr(ty),
-                raw::len(ty),
-                raw::ptr(message),
-                raw::len(message),
-                raw::ptr(attrs),
-                raw::len(attrs),
-            );
+            with_attributes(attributes, |attrs_ptr, attrs_len| {
+                raw::span_record_exception(
+                    handle,
+                    raw::ptr(ty),
+                    raw::len(ty),
+                    raw::ptr(message),
+                    raw::len(message),
+                    attrs_ptr,
+                    attrs_len,
+                )
+            });
         }
     }
 
@@ -448,7 +479,8 @@ impl<'a> SpanBuilder<'a> {
         self
     }
 
-    /// Starts a new trace: the span has no parent, whatever the current span is.
+    /// Ignores the current span: the span has no parent in this guest. It starts a new trace, unless
+    /// the host continues a trace it was given (see `parent` in the ABI documentation).
     #[inline]
     pub fn root(mut self) -> Self {
         self.parent = abi::PARENT_NONE;
@@ -492,9 +524,7 @@ impl<'a> SpanBuilder<'a> {
             raw::ptr(attrs),
             raw::len(attrs),
         );
-        let Some(handle) = u64::try_from(result).ok().and_then(NonZeroU64::new) else {
-            return Err(Error::from_handle_result(result));
-        };
+        let handle = handle_from_result(result)?;
         send_attributes(result, &mut buf, self.attributes, next);
         Ok(Span { handle: Some(handle) })
     }
@@ -517,6 +547,22 @@ mod tests {
         drop(Span::start("a")); // prints the warning
         assert!(warned());
         drop(Span::start("b")); // does not
+        assert!(warned());
+    }
+
+    #[test]
+    fn instruments_and_logs_print_the_mismatch_warning_too() {
+        mock::reset();
+        mock::set_abi_version(abi::ABI_VERSION + 1);
+        let _ = crate::Counter::<i64>::builder("c").try_build();
+        assert!(!warned(), "try_build returns the error instead");
+        let _ = crate::logs::try_emit(crate::Severity::Info, "x", &[]);
+        assert!(!warned(), "so does try_emit");
+        crate::logs::info("x", &[]);
+        assert!(warned());
+        mock::reset();
+        mock::set_abi_version(abi::ABI_VERSION + 1);
+        let _gauge = crate::Gauge::<f64>::builder("g").build();
         assert!(warned());
     }
 

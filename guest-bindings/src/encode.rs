@@ -35,87 +35,74 @@ pub fn encoded_len(attribute: &KeyValue<'_>) -> usize {
 /// Encodes `attribute` at the start of `out` and returns the number of bytes written, or `None`
 /// (writing nothing) if `out` is shorter than [`encoded_len`].
 pub fn encode(attribute: &KeyValue<'_>, out: &mut [u8]) -> Option<usize> {
-    encode_sized(attribute, encoded_len(attribute), out)
-}
-
-fn encode_sized(attribute: &KeyValue<'_>, len: usize, out: &mut [u8]) -> Option<usize> {
-    // Every length inside is at most `len`, so none is truncated by the `u32` casts below. (Only
-    // reachable on 64-bit targets, where this crate runs against the mock.)
+    let len = encoded_len(attribute);
+    // Every length inside is at most `len`, so none is truncated by the `u32` casts of the writer.
+    // (Only reachable on 64-bit targets, where this crate runs against the mock.)
     if len > u32::MAX as usize {
         return None;
     }
     let mut w = Writer { out: out.get_mut(..len)?, pos: 0 };
-    w.str(attribute.key);
-    match attribute.value {
-        Value::Str(s) => {
-            w.byte(wire::STRING);
-            w.str(s);
-        }
-        Value::Bool(b) => {
-            w.byte(wire::BOOL);
-            w.byte(b as u8);
-        }
-        Value::I64(v) => {
-            w.byte(wire::I64);
-            w.bytes(&v.to_le_bytes());
-        }
-        Value::F64(v) => {
-            w.byte(wire::F64);
-            w.bytes(&v.to_le_bytes());
-        }
-        Value::StrArray(a) => {
-            w.byte(wire::STRING_ARRAY);
-            w.u32(a.len());
-            for s in a {
-                w.str(s);
-            }
-        }
-        Value::BoolArray(a) => {
-            w.byte(wire::BOOL_ARRAY);
-            w.u32(a.len());
-            for &b in a {
-                w.byte(b as u8);
-            }
-        }
-        Value::I64Array(a) => {
-            w.byte(wire::I64_ARRAY);
-            w.u32(a.len());
-            for v in a {
-                w.bytes(&v.to_le_bytes());
-            }
-        }
-        Value::F64Array(a) => {
-            w.byte(wire::F64_ARRAY);
-            w.u32(a.len());
-            for v in a {
-                w.bytes(&v.to_le_bytes());
-            }
-        }
-    }
+    w.attribute(attribute);
     Some(len)
 }
 
-/// Writes into a slice exactly as long as the encoding; out-of-range writes (impossible, as the length
-/// is computed first) are dropped rather than panicking, which also keeps panic code out of the guest.
+/// One element of a value: a scalar, or an element of an array.
+enum Element<'a> {
+    Str(&'a str),
+    Bool(bool),
+    /// An `i64` or the bits of an `f64`.
+    Word(u64),
+}
+
+/// The wire tag of `value`, and its element count if it is an array.
+fn tag(value: Value<'_>) -> (u8, Option<usize>) {
+    match value {
+        Value::Str(_) => (wire::STRING, None),
+        Value::Bool(_) => (wire::BOOL, None),
+        Value::I64(_) => (wire::I64, None),
+        Value::F64(_) => (wire::F64, None),
+        Value::StrArray(a) => (wire::STRING_ARRAY, Some(a.len())),
+        Value::BoolArray(a) => (wire::BOOL_ARRAY, Some(a.len())),
+        Value::I64Array(a) => (wire::I64_ARRAY, Some(a.len())),
+        Value::F64Array(a) => (wire::F64_ARRAY, Some(a.len())),
+    }
+}
+
+/// Element `i` of `value` (a scalar is its own element 0).
+fn element(value: Value<'_>, i: usize) -> Option<Element<'_>> {
+    Some(match value {
+        Value::Str(s) => Element::Str(s),
+        Value::Bool(b) => Element::Bool(b),
+        Value::I64(v) => Element::Word(v as u64),
+        Value::F64(v) => Element::Word(v.to_bits()),
+        Value::StrArray(a) => Element::Str(a.get(i)?),
+        Value::BoolArray(a) => Element::Bool(*a.get(i)?),
+        Value::I64Array(a) => Element::Word(*a.get(i)? as u64),
+        Value::F64Array(a) => Element::Word(a.get(i)?.to_bits()),
+    })
+}
+
+/// Writes the wire format into `out` from `pos`, one piece at a time. A piece that does not fit is not
+/// written, but `pos` still advances (saturating), so after an attribute `pos` is where it ends: it was
+/// written whole if and only if that is within `out`. One pass both measures and writes, and nothing
+/// here can panic, which keeps panic code out of the guest.
 struct Writer<'b> {
     out: &'b mut [u8],
     pos: usize,
 }
 
 impl Writer<'_> {
+    #[inline(never)]
     fn bytes(&mut self, bytes: &[u8]) {
-        let end = self.pos.wrapping_add(bytes.len());
-        if let Some(dst) = self.out.get_mut(self.pos..end) {
-            dst.copy_from_slice(bytes);
-        }
-        self.pos = end;
-    }
-
-    fn byte(&mut self, b: u8) {
-        if let Some(dst) = self.out.get_mut(self.pos) {
-            *dst = b;
-        }
-        self.pos = self.pos.wrapping_add(1);
+        self.pos = match self.pos.checked_add(bytes.len()) {
+            Some(end) => {
+                if let Some(dst) = self.out.get_mut(self.pos..end) {
+                    dst.copy_from_slice(bytes);
+                }
+                end
+            }
+            None => usize::MAX,
+        };
     }
 
     fn u32(&mut self, v: usize) {
@@ -125,6 +112,24 @@ impl Writer<'_> {
     fn str(&mut self, s: &str) {
         self.u32(s.len());
         self.bytes(s.as_bytes());
+    }
+
+    fn attribute(&mut self, attribute: &KeyValue<'_>) {
+        self.str(attribute.key);
+        let value = attribute.value;
+        let (tag, count) = tag(value);
+        self.bytes(&[tag]);
+        if let Some(count) = count {
+            self.u32(count);
+        }
+        for i in 0..count.unwrap_or(1) {
+            match element(value, i) {
+                Some(Element::Str(s)) => self.str(s),
+                Some(Element::Bool(b)) => self.bytes(&[b as u8]),
+                Some(Element::Word(w)) => self.bytes(&w.to_le_bytes()),
+                None => {}
+            }
+        }
     }
 }
 
@@ -141,15 +146,18 @@ pub(crate) fn fill<'b>(
     from: usize,
     skip_unfit: bool,
 ) -> (&'b [u8], usize) {
+    let capacity = buf.len();
     let mut used = 0;
     let mut next = from;
     while let Some(attribute) = attributes.get(next) {
-        let len = encoded_len(attribute);
-        if len <= buf.len() && !attribute.key.is_empty() {
-            match buf.get_mut(used..).and_then(|rest| encode_sized(attribute, len, rest)) {
-                Some(written) => used += written,
-                None if skip_unfit => {}
-                None => break,
+        if !attribute.key.is_empty() {
+            // Bytes written past `used` by an attribute that does not fit are not part of the result.
+            let mut w = Writer { out: buf, pos: used };
+            w.attribute(attribute);
+            if w.pos <= capacity {
+                used = w.pos;
+            } else if w.pos - used <= capacity && !skip_unfit {
+                break;
             }
         }
         next += 1;
@@ -198,6 +206,30 @@ mod tests {
         for (attribute, expected) in cases {
             assert_eq!(&enc(*attribute)[..], *expected, "{attribute:?}");
         }
+    }
+
+    #[test]
+    fn fill_writes_what_encode_writes_and_measures_as_encoded_len() {
+        let attrs = [
+            kv("s", "hé"),
+            kv("b", true),
+            kv("i", -2i64),
+            kv("f", 1.5),
+            kv("sa", &["a", "", "bc"]),
+            kv("ba", &[true, false]),
+            kv("ia", &[1i64, i64::MIN]),
+            kv("fa", &[2.0, -0.0]),
+            kv("empty", &[] as &[f64]),
+        ];
+        for attribute in &attrs {
+            let mut buf = [0xaau8; 128];
+            let (bytes, next) = fill(&mut buf, core::slice::from_ref(attribute), 0, false);
+            assert_eq!((bytes, next), (&enc(*attribute)[..], 1), "{attribute:?}");
+            assert_eq!(bytes.len(), encoded_len(attribute));
+        }
+        let mut buf = [0u8; 256];
+        let all: Vec<u8> = attrs.iter().flat_map(|a| enc(*a)).collect();
+        assert_eq!(fill(&mut buf, &attrs, 0, false), (&all[..], attrs.len()));
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! OpenTelemetry spans for Rust programs running in WasmEdge with the `wasmedge_otel` plugin.
+//! OpenTelemetry traces, metrics and logs for Rust programs running in WasmEdge with the
+//! `wasmedge_otel` plugin.
 //!
 //! The guest does not link an OpenTelemetry SDK: each operation is one cheap call into the host
-//! (import module `wasmedge_otel`), which owns the tracer, the context and the exporter. This crate is
-//! `#![no_std]`, allocation-free and dependency-free (besides the ABI definition, [`abi`]).
+//! (import module `wasmedge_otel`), which owns the tracer, meter and logger, the context and the
+//! exporter. This crate is `#![no_std]`, allocation-free and dependency-free (besides the ABI
+//! definition, [`abi`]).
 //!
 //! ```
 //! use wasmedge_otel_guest::{kv, span, Span, SpanKind, SpanStatus};
@@ -28,17 +30,56 @@
 //! so nesting guards in scopes nests spans. The host decides what becomes current again when a span
 //! ends. The [`span!`] macro is shorthand for [`Span::builder`] with attributes.
 //!
+//! # Metrics
+//!
+//! The [`metrics`] module has the four synchronous instruments, [`Counter`], [`UpDownCounter`],
+//! [`Histogram`] and [`Gauge`], each of `i64` or `f64` values. Create an instrument once with its builder;
+//! each measurement is then one host call with its attributes, or, on an instrument
+//! [bound](metrics::BoundInstrument) to fixed attributes, one call passing two numbers. The host
+//! aggregates and exports them.
+//!
+//! ```
+//! use wasmedge_otel_guest::{kv, Counter, Histogram};
+//!
+//! let requests = Counter::<i64>::builder("http.server.requests").unit("{request}").build();
+//! let duration = Histogram::<f64>::builder("http.server.request.duration")
+//!     .unit("ms")
+//!     .boundaries(&[5.0, 10.0, 25.0])
+//!     .build();
+//! let hits = Counter::<i64>::builder("app.cache.hits").build().bind(&[kv("cache", "main")]);
+//!
+//! requests.add(1, &[kv("http.route", "/api/hello"), kv("http.response.status_code", 200)]);
+//! duration.record(12.5, &[kv("http.route", "/api/hello")]);
+//! hits.add(2);
+//! ```
+//!
+//! # Logs
+//!
+//! The [`logs`] module emits log records, one host call each, with a [`Severity`], a string body and
+//! attributes. The host stamps a record with the current span's trace and span ids, so a record emitted
+//! inside a span belongs to its trace.
+//!
+//! ```
+//! use wasmedge_otel_guest::{kv, logs, span, Severity};
+//!
+//! let _span = span!("GET /api/hello");
+//! logs::info("handled request", &[kv("http.response.status_code", 200)]);
+//! logs::emit(Severity::Warn2, "slow request", &[kv("duration_ms", 250.0)]);
+//! ```
+//!
 //! # Errors and the ABI check
 //!
-//! Like the OpenTelemetry API, the span methods are infallible: they return `()`, never panic, and a
-//! host error (a limit hit, say) only loses that piece of telemetry. Where a result is useful you get
-//! one: [`init`] and [`SpanBuilder::try_start`] return [`Error`], and the [`raw`] functions return the
-//! host's status codes for every call.
+//! Like the OpenTelemetry API, spans, instruments and logs are infallible: their methods return `()`,
+//! never panic, and a host error (a limit hit, say) only loses that piece of telemetry; a span or
+//! instrument the host refused to create is a *no-op* that calls nothing. Where a result is useful you
+//! get one: [`init`], [`SpanBuilder::try_start`],
+//! [`InstrumentBuilder::try_build`](metrics::InstrumentBuilder::try_build) and [`logs::try_emit`]
+//! return [`Error`], and the [`raw`] functions return the host's status codes for every call.
 //!
-//! The first span started (or [`init`]) asks the host for its [`ABI_VERSION`] and caches the answer.
-//! If it differs from the version these bindings were built for, every span is a *no-op*: it calls
-//! nothing and records nothing. With the `std` feature, a one-line warning is printed on stderr the
-//! first time this suppresses a span.
+//! The first span, instrument or log record (or [`init`]) asks the host for its [`ABI_VERSION`] and
+//! caches the answer. If it differs from the version these bindings were built for, every span and
+//! instrument is a no-op and no log record is sent: nothing reaches the host. With the `std` feature,
+//! a one-line warning is printed on stderr the first time this suppresses something.
 //!
 //! If the plugin is not loaded at all, WasmEdge refuses to instantiate the module (`unknown import`
 //! `wasmedge_otel.abi_version`): imports are resolved before any guest code runs, so the bindings
@@ -52,14 +93,17 @@
 //! * span attributes ([`SpanBuilder::attributes`], [`Span::set_attributes`]) that do not fit in one
 //!   buffer are sent in several calls: a span starts with the first buffer-full and the rest follow
 //!   with `span_set_attributes`, in order, so nothing is lost;
-//! * event and exception attributes must arrive in the one call that creates the event: those that do
-//!   not fit in the space left are dropped, the others are kept, in order;
+//! * event, exception, measurement, binding and log record attributes must arrive in the one call that
+//!   uses them: those that do not fit in the space left are dropped, the others are kept, in order
+//!   (for a measurement, that changes the time series it lands in: keep metric attributes few and
+//!   short);
 //! * an attribute whose encoding alone (`4 + key + 1 + value` bytes) is larger than the buffer is
 //!   always dropped; use [`raw`] with your own buffer for bigger ones;
 //! * an attribute with an empty key is dropped (the host would refuse the whole buffer for it).
 //!
-//! Span names, event names, status messages and exception texts are passed directly, without copying
-//! or size limit on the guest side (the host enforces [`abi::limits`]).
+//! Span names, event names, status messages, exception texts, instrument names, units, descriptions and
+//! boundaries, and log bodies are passed directly, without copying or size limit on the guest side (the
+//! host enforces [`abi::limits`]).
 //!
 //! # Features
 //!
@@ -74,10 +118,12 @@
 //!
 //! # Size
 //!
-//! Nothing is generic beyond one-line conversions, and nothing formats: in a `wasm32-wasip1` release
-//! build (`opt-level = "s"`, LTO) the encoder and span start come to about 1.7 KB of code, plus a few
-//! dozen bytes per call site for the attribute arrays and the calls. [`Error`]'s `Display` is linked
-//! only if you format an error.
+//! Nothing is generic beyond one-line conversions and the two value types of instruments, and nothing
+//! formats. Every call that takes attributes shares one encoder, and only the imports a program calls
+//! are linked. In a `wasm32-wasip1` release build (`opt-level = "s"`, LTO), a hello world grows by
+//! about 1.3 KB with one span (`examples/hello-world`) and by about 1.7 KB with one span, one counter
+//! and one log record (`examples/all-signals`), imports included; each further call site costs a few
+//! dozen bytes. [`Error`]'s `Display` is linked only if you format an error.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -87,9 +133,13 @@ extern crate std;
 
 mod api;
 pub mod encode;
+pub mod logs;
+pub mod metrics;
 pub mod raw;
 
 pub use api::{init, kv, Error, KeyValue, Span, SpanBuilder, SpanStatus, Value};
+pub use logs::Severity;
+pub use metrics::{Counter, Gauge, Histogram, UpDownCounter};
 /// The ABI definition shared with the plugin (`wasmedge-otel-abi`).
 pub use wasmedge_otel_abi as abi;
 pub use wasmedge_otel_abi::{SpanKind, ABI_VERSION, MODULE_NAME};

@@ -1,15 +1,17 @@
-//! The host functions exactly as the ABI defines them: integers in, an integer out.
+//! The host functions exactly as the ABI defines them: numbers in, an integer out.
 //!
 //! One function per entry of [`abi::FUNCTIONS`](crate::abi::FUNCTIONS), with the same name,
-//! parameter names and WebAssembly types (pointers and lengths are `i32`, handles `i64`). Results are
-//! returned as is: `i32` functions return a [`Status`](crate::abi::Status) code (`0` ok, negative
-//! error), `span_start` returns a handle (`> 0`) or a negative status, `span_current` a handle or `0`.
-//! Use these when you need the status codes the [safe API](crate::Span) deliberately swallows.
+//! parameter names and WebAssembly types (pointers and lengths are `i32`, handles and integer
+//! measurements `i64`, float measurements `f64`). Results are returned as is: `i32` functions return a
+//! [`Status`](crate::abi::Status) code (`0` ok, negative error), `span_start`, `instrument_create` and
+//! `metric_bind` return a handle (`> 0`) or a negative status, `span_current` a handle or `0`. Use these
+//! when you need the status codes the [safe API](crate::Span) deliberately swallows.
 //!
 //! All functions are safe to call with any arguments: the host only ever *reads* guest memory, and it
 //! checks every pointer/length pair against the linear memory first, so a bad pointer yields
 //! [`Status::OUT_OF_BOUNDS`](crate::abi::Status::OUT_OF_BOUNDS), never undefined behaviour in the guest.
-//! Obtain pointers and lengths with [`ptr`] and [`len`].
+//! Obtain pointers and lengths with [`ptr`] and [`len`] ([`ptr_f64s`] and [`len_f64s`] for histogram
+//! boundaries).
 //!
 //! On `wasm32` targets the functions call the `wasmedge_otel` imports. On every other target (unit tests
 //! on the build machine) they call the in-process `mock` host instead, which records each call.
@@ -46,8 +48,9 @@ macro_rules! host_functions {
         $(
             $(#[$doc])*
             #[inline]
+            #[allow(clippy::too_many_arguments)] // as many as the ABI function has
             pub fn $name($($arg: $ty),*) -> $ret {
-                // SAFETY: the import takes and returns plain integers; the host only reads guest memory
+                // SAFETY: the import takes and returns plain numbers; the host only reads guest memory
                 // after bounds-checking it, so no argument value can cause undefined behaviour here.
                 #[cfg(target_arch = "wasm32")]
                 unsafe {
@@ -72,6 +75,7 @@ macro_rules! host_functions {
     };
     (@ty i32) => { crate::abi::ValType::I32 };
     (@ty i64) => { crate::abi::ValType::I64 };
+    (@ty f64) => { crate::abi::ValType::F64 };
 }
 
 host_functions! {
@@ -120,6 +124,50 @@ host_functions! {
 
     /// `span_current() -> i64`: the current span's handle, or `0` when no span is open.
     fn span_current() -> i64;
+
+    /// `instrument_create(...) -> i64`: creates a metric instrument of `kind` (an
+    /// [`abi::InstrumentKind`](crate::abi::InstrumentKind)) recording `value_type` values (an
+    /// [`abi::ValueType`](crate::abi::ValueType)), named by the UTF-8 bytes at `name_ptr..+name_len`,
+    /// with a unit and a description (both may be empty). For a histogram, `bounds_ptr..+bounds_len`
+    /// holds explicit bucket boundaries as little-endian `f64`s (see [`ptr_f64s`]; `bounds_len` 0 for
+    /// the default ones); other kinds pass `bounds_len` 0. Creating an identical instrument again
+    /// returns the same handle. Returns the handle (`> 0`) or a negative status.
+    fn instrument_create(
+        kind: i32,
+        value_type: i32,
+        name_ptr: i32,
+        name_len: i32,
+        unit_ptr: i32,
+        unit_len: i32,
+        desc_ptr: i32,
+        desc_len: i32,
+        bounds_ptr: i32,
+        bounds_len: i32,
+    ) -> i64;
+
+    /// `metric_record_i64(instrument, value, attrs_ptr, attrs_len) -> i32`: records an integer
+    /// measurement with the attributes of a wire buffer. Returns a status.
+    fn metric_record_i64(instrument: i64, value: i64, attrs_ptr: i32, attrs_len: i32) -> i32;
+
+    /// `metric_record_f64(instrument, value, attrs_ptr, attrs_len) -> i32`: records a float measurement
+    /// (finite only) with the attributes of a wire buffer. Returns a status.
+    fn metric_record_f64(instrument: i64, value: f64, attrs_ptr: i32, attrs_len: i32) -> i32;
+
+    /// `metric_bind(instrument, attrs_ptr, attrs_len) -> i64`: binds the instrument to the attributes
+    /// of a wire buffer. Returns the bound handle (`> 0`) or a negative status.
+    fn metric_bind(instrument: i64, attrs_ptr: i32, attrs_len: i32) -> i64;
+
+    /// `metric_bound_record_i64(bound, value) -> i32`: records an integer on a bound instrument.
+    fn metric_bound_record_i64(bound: i64, value: i64) -> i32;
+
+    /// `metric_bound_record_f64(bound, value) -> i32`: records a float on a bound instrument.
+    fn metric_bound_record_f64(bound: i64, value: f64) -> i32;
+
+    /// `log_emit(severity, body_ptr, body_len, attrs_ptr, attrs_len) -> i32`: emits a log record with
+    /// a severity number (0 to [`abi::severity::MAX`](crate::abi::severity::MAX)), a UTF-8 body and
+    /// the attributes of a wire buffer, correlated with the current span if one is open. Returns a
+    /// status.
+    fn log_emit(severity: i32, body_ptr: i32, body_len: i32, attrs_ptr: i32, attrs_len: i32) -> i32;
 }
 
 /// The address of `bytes` in linear memory, as the `i32` the ABI passes pointers as.
@@ -142,6 +190,28 @@ pub fn ptr(bytes: &[u8]) -> i32 {
 #[inline]
 pub fn len(bytes: &[u8]) -> i32 {
     bytes.len() as i32
+}
+
+/// The address of `values` as consecutive little-endian `f64`s, the format of histogram boundaries.
+///
+/// On `wasm32` (little-endian) a `[f64]` already is that, so this is just the pointer; the `mock`
+/// copies the values' little-endian bytes into its memory.
+#[inline]
+pub fn ptr_f64s(values: &[f64]) -> i32 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        values.as_ptr() as usize as i32
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        mock::place_f64s(values)
+    }
+}
+
+/// The length of `values` in bytes (8 per value), as the `i32` the ABI passes lengths as.
+#[inline]
+pub fn len_f64s(values: &[f64]) -> i32 {
+    values.len().saturating_mul(8) as i32
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -9,6 +9,9 @@ use crate::encode::{encode, encoded_len, BUFFER_LEN};
 use crate::raw::mock::{self, Call, DecodedValue as D};
 use crate::{init, kv, Error, KeyValue, Span, SpanKind, SpanStatus, Value};
 
+mod logs;
+mod metrics;
+
 fn enc(attributes: &[KeyValue<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     for a in attributes {
@@ -379,12 +382,19 @@ fn never_panics_on_odd_inputs() {
     drop(child);
     let calls = mock::take_calls();
     let refused = |c: &Call| match *c {
-        Call::SpanStart { result, .. } => result <= 0,
+        Call::SpanStart { result, .. }
+        | Call::InstrumentCreate { result, .. }
+        | Call::MetricBind { result, .. } => result <= 0,
         Call::SpanEnd { result, .. }
         | Call::SpanSetAttributes { result, .. }
         | Call::SpanAddEvent { result, .. }
         | Call::SpanSetStatus { result, .. }
-        | Call::SpanRecordException { result, .. } => result != 0,
+        | Call::SpanRecordException { result, .. }
+        | Call::MetricRecordI64 { result, .. }
+        | Call::MetricRecordF64 { result, .. }
+        | Call::MetricBoundRecordI64 { result, .. }
+        | Call::MetricBoundRecordF64 { result, .. }
+        | Call::LogEmit { result, .. } => result != 0,
         Call::AbiVersion { .. } | Call::SpanCurrent { .. } => false,
     };
     assert!(!calls.iter().any(refused), "the host accepts every call: {calls:?}");

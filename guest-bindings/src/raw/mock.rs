@@ -1,10 +1,12 @@
 //! An in-process stand-in for the plugin, used instead of the imports on non-`wasm32` targets.
 //!
 //! It lets code instrumented with this crate be unit-tested on the build machine: every call is
-//! recorded with the exact bytes it passed, and it answers like a well-behaved host (handles counting
-//! up from 1, the most recently started open span is the current one, arguments validated as the ABI
-//! specifies, attribute buffers decoded). State is per thread, like one Wasm instance per thread; the
-//! guest's cached ABI check is per thread too, so tests running in parallel do not interfere.
+//! recorded with the exact bytes it passed, and it answers like a well-behaved host (handles of every
+//! kind counting up from 1, the most recently started open span is the current one, arguments and
+//! measurements validated as the ABI specifies and in the plugin's order, attribute buffers decoded,
+//! identical instruments deduplicated, log records stamped with the current span). State is per
+//! thread, like one Wasm instance per thread; the guest's cached ABI check is per thread too, so tests
+//! running in parallel do not interfere.
 //!
 //! Pointers passed to the raw functions are offsets into a simulated linear memory that
 //! [`raw::ptr`](super::ptr) copies bytes into.
@@ -103,6 +105,86 @@ pub enum Call {
         /// Returned handle or 0.
         result: i64,
     },
+    /// `instrument_create(...)`.
+    InstrumentCreate {
+        /// Instrument kind as passed.
+        kind: i32,
+        /// Value type as passed.
+        value_type: i32,
+        /// Instrument name.
+        name: String,
+        /// Unit.
+        unit: String,
+        /// Description.
+        description: String,
+        /// The boundaries buffer's exact bytes (little-endian `f64`s).
+        boundaries: Vec<u8>,
+        /// Returned handle or status.
+        result: i64,
+    },
+    /// `metric_record_i64(...)`.
+    MetricRecordI64 {
+        /// Instrument handle as passed.
+        instrument: i64,
+        /// The value.
+        value: i64,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned status.
+        result: i32,
+    },
+    /// `metric_record_f64(...)`.
+    MetricRecordF64 {
+        /// Instrument handle as passed.
+        instrument: i64,
+        /// The value's bits ([`f64::to_bits`]), so that every value, NaN included, compares exactly.
+        bits: u64,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned status.
+        result: i32,
+    },
+    /// `metric_bind(...)`.
+    MetricBind {
+        /// Instrument handle as passed.
+        instrument: i64,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned bound handle or status.
+        result: i64,
+    },
+    /// `metric_bound_record_i64(...)`.
+    MetricBoundRecordI64 {
+        /// Bound handle as passed.
+        bound: i64,
+        /// The value.
+        value: i64,
+        /// Returned status.
+        result: i32,
+    },
+    /// `metric_bound_record_f64(...)`.
+    MetricBoundRecordF64 {
+        /// Bound handle as passed.
+        bound: i64,
+        /// The value's bits ([`f64::to_bits`]).
+        bits: u64,
+        /// Returned status.
+        result: i32,
+    },
+    /// `log_emit(...)`.
+    LogEmit {
+        /// Severity number as passed.
+        severity: i32,
+        /// The body.
+        body: String,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// The span current at the time of the call, whose trace id and span id the record carries
+        /// (`0`: none open).
+        span: i64,
+        /// Returned status.
+        result: i32,
+    },
 }
 
 /// An attribute value decoded from a wire buffer by [`decode`].
@@ -184,14 +266,38 @@ pub fn decode(mut buf: &[u8]) -> Result<Vec<(String, DecodedValue)>, Status> {
     Ok(out)
 }
 
+/// A created instrument: what makes it identical to another, and its handle.
+struct Instrument {
+    kind: abi::InstrumentKind,
+    value_type: abi::ValueType,
+    name: Vec<u8>,
+    unit: Vec<u8>,
+    description: Vec<u8>,
+    boundaries: Vec<u8>,
+    handle: i64,
+}
+
+/// A measurement as passed to one of the record functions.
+#[derive(Clone, Copy)]
+enum Measurement {
+    I64(i64),
+    F64(f64),
+}
+
 struct Host {
     memory: Vec<u8>,
     calls: Vec<Call>,
     abi_version: i32,
     span_start_error: Option<Status>,
+    instrument_create_error: Option<Status>,
+    /// The next handle of any kind: no two objects share one, so using a handle of the wrong kind is
+    /// always `INVALID_HANDLE`.
     next_handle: i64,
     /// Open spans in start order; the last one is the current span.
     open: Vec<i64>,
+    instruments: Vec<Instrument>,
+    /// Bound handles and the index of their instrument in `instruments`.
+    bound: Vec<(i64, usize)>,
 }
 
 /// Offsets below this are never handed out, so that no placed buffer sits at address 0.
@@ -204,9 +310,18 @@ impl Host {
             calls: Vec::new(),
             abi_version: abi::ABI_VERSION,
             span_start_error: None,
+            instrument_create_error: None,
             next_handle: 1,
             open: Vec::new(),
+            instruments: Vec::new(),
+            bound: Vec::new(),
         }
+    }
+
+    fn new_handle(&mut self) -> i64 {
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        handle
     }
 
     fn read(&self, ptr: i32, len: i32) -> Result<&[u8], Status> {
@@ -258,6 +373,70 @@ impl Host {
             Err(Status::INVALID_HANDLE)
         }
     }
+
+    /// The index of the instrument with handle `instrument`.
+    fn instrument_arg(&self, instrument: i64) -> Result<usize, Status> {
+        self.instruments.iter().position(|i| i.handle == instrument).ok_or(Status::INVALID_HANDLE)
+    }
+
+    /// Checks a measurement as the plugin does: of the instrument's value type, finite, and not
+    /// negative on a counter or histogram.
+    fn measurement_arg(&self, index: usize, value: Measurement) -> Result<(), Status> {
+        use abi::InstrumentKind::{Counter, Histogram};
+        let instrument = &self.instruments[index];
+        let monotonic = matches!(instrument.kind, Counter | Histogram);
+        let ok = match (instrument.value_type, value) {
+            (abi::ValueType::I64, Measurement::I64(v)) => !(monotonic && v < 0),
+            (abi::ValueType::F64, Measurement::F64(v)) => v.is_finite() && !(monotonic && v < 0.0),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Status::INVALID_ARGUMENT)
+        }
+    }
+
+    /// Checks a boundaries buffer as the plugin does: only for histograms, whole `f64`s, at most
+    /// [`limits::MAX_HISTOGRAM_BOUNDARIES`], finite and strictly increasing.
+    fn boundaries_arg(&self, kind: abi::InstrumentKind, ptr: i32, len: i32) -> Result<Vec<u8>, Status> {
+        let bytes = self.read(ptr, len)?;
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        if kind != abi::InstrumentKind::Histogram {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        if bytes.len() % 8 != 0 {
+            return Err(Status::MALFORMED);
+        }
+        if bytes.len() / 8 > limits::MAX_HISTOGRAM_BOUNDARIES {
+            return Err(Status::LIMIT_EXCEEDED);
+        }
+        let values: Vec<f64> =
+            bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+        if values.iter().any(|v| !v.is_finite()) || values.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Status::INVALID_ARGUMENT);
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// `metric_record_*`: attributes, then the handle, then the value.
+    fn record(&self, instrument: i64, value: Measurement, attrs_ptr: i32, attrs_len: i32) -> i32 {
+        code((|| {
+            self.attrs_arg(attrs_ptr, attrs_len)?;
+            let index = self.instrument_arg(instrument)?;
+            self.measurement_arg(index, value)
+        })())
+    }
+
+    /// `metric_bound_record_*`: the handle, then the value.
+    fn bound_record(&self, bound: i64, value: Measurement) -> i32 {
+        code((|| {
+            let &(_, index) = self.bound.iter().find(|(b, _)| *b == bound).ok_or(Status::INVALID_HANDLE)?;
+            self.measurement_arg(index, value)
+        })())
+    }
 }
 
 std::thread_local! {
@@ -292,6 +471,12 @@ pub fn fail_span_start(status: Option<Status>) {
     with(|h| h.span_start_error = status);
 }
 
+/// Makes every `instrument_create` that would succeed fail with `status` instead (`None` restores
+/// success).
+pub fn fail_instrument_create(status: Option<Status>) {
+    with(|h| h.instrument_create_error = status);
+}
+
 /// Returns and forgets the calls recorded so far, oldest first.
 pub fn take_calls() -> Vec<Call> {
     with(|h| core::mem::take(&mut h.calls))
@@ -309,6 +494,12 @@ pub(super) fn place(bytes: &[u8]) -> i32 {
         h.memory.extend_from_slice(bytes);
         at as i32
     })
+}
+
+/// Copies `values` into the simulated linear memory as little-endian `f64`s, as they lie in `wasm32`
+/// memory, and returns their address there.
+pub(super) fn place_f64s(values: &[f64]) -> i32 {
+    place(&values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())
 }
 
 pub(super) fn abi_version() -> i32 {
@@ -446,6 +637,153 @@ pub(super) fn span_current() -> i64 {
     with(|h| {
         let result = h.open.last().copied().unwrap_or(0);
         h.calls.push(Call::SpanCurrent { result });
+        result
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn instrument_create(
+    kind: i32,
+    value_type: i32,
+    name_ptr: i32,
+    name_len: i32,
+    unit_ptr: i32,
+    unit_len: i32,
+    desc_ptr: i32,
+    desc_len: i32,
+    bounds_ptr: i32,
+    bounds_len: i32,
+) -> i64 {
+    with(|h| {
+        // In the plugin's order: enumerations, name, unit, description, boundaries, then the same
+        // instrument or a new one.
+        let check = (|| {
+            let kind = abi::InstrumentKind::from_i32(kind).ok_or(Status::INVALID_ARGUMENT)?;
+            let value_type = abi::ValueType::from_i32(value_type).ok_or(Status::INVALID_ARGUMENT)?;
+            h.str_arg(name_ptr, name_len)?;
+            if name_len == 0 {
+                return Err(Status::INVALID_ARGUMENT);
+            }
+            h.str_arg(unit_ptr, unit_len)?;
+            h.str_arg(desc_ptr, desc_len)?;
+            let instrument = Instrument {
+                kind,
+                value_type,
+                name: h.bytes(name_ptr, name_len),
+                unit: h.bytes(unit_ptr, unit_len),
+                description: h.bytes(desc_ptr, desc_len),
+                boundaries: h.boundaries_arg(kind, bounds_ptr, bounds_len)?,
+                handle: 0,
+            };
+            let same = |i: &&Instrument| {
+                (i.kind, i.value_type, &i.name, &i.unit, &i.description, &i.boundaries)
+                    == (
+                        kind,
+                        value_type,
+                        &instrument.name,
+                        &instrument.unit,
+                        &instrument.description,
+                        &instrument.boundaries,
+                    )
+            };
+            if let Some(existing) = h.instruments.iter().find(same) {
+                return Ok(existing.handle);
+            }
+            if h.instruments.len() >= limits::MAX_INSTRUMENTS {
+                return Err(Status::LIMIT_EXCEEDED);
+            }
+            if let Some(status) = h.instrument_create_error {
+                return Err(status);
+            }
+            let handle = h.new_handle();
+            h.instruments.push(Instrument { handle, ..instrument });
+            Ok(handle)
+        })();
+        let result = check.unwrap_or_else(|s| i64::from(s.0));
+        let call = Call::InstrumentCreate {
+            kind,
+            value_type,
+            name: h.text(name_ptr, name_len),
+            unit: h.text(unit_ptr, unit_len),
+            description: h.text(desc_ptr, desc_len),
+            boundaries: h.bytes(bounds_ptr, bounds_len),
+            result,
+        };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn metric_record_i64(instrument: i64, value: i64, attrs_ptr: i32, attrs_len: i32) -> i32 {
+    with(|h| {
+        let result = h.record(instrument, Measurement::I64(value), attrs_ptr, attrs_len);
+        let call = Call::MetricRecordI64 { instrument, value, attrs: h.bytes(attrs_ptr, attrs_len), result };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn metric_record_f64(instrument: i64, value: f64, attrs_ptr: i32, attrs_len: i32) -> i32 {
+    with(|h| {
+        let result = h.record(instrument, Measurement::F64(value), attrs_ptr, attrs_len);
+        let bits = value.to_bits();
+        let call = Call::MetricRecordF64 { instrument, bits, attrs: h.bytes(attrs_ptr, attrs_len), result };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn metric_bind(instrument: i64, attrs_ptr: i32, attrs_len: i32) -> i64 {
+    with(|h| {
+        let check = (|| {
+            h.attrs_arg(attrs_ptr, attrs_len)?;
+            let index = h.instrument_arg(instrument)?;
+            if h.bound.len() >= limits::MAX_BOUND_INSTRUMENTS {
+                return Err(Status::LIMIT_EXCEEDED);
+            }
+            let handle = h.new_handle();
+            h.bound.push((handle, index));
+            Ok(handle)
+        })();
+        let result = check.unwrap_or_else(|s| i64::from(s.0));
+        h.calls.push(Call::MetricBind { instrument, attrs: h.bytes(attrs_ptr, attrs_len), result });
+        result
+    })
+}
+
+pub(super) fn metric_bound_record_i64(bound: i64, value: i64) -> i32 {
+    with(|h| {
+        let result = h.bound_record(bound, Measurement::I64(value));
+        h.calls.push(Call::MetricBoundRecordI64 { bound, value, result });
+        result
+    })
+}
+
+pub(super) fn metric_bound_record_f64(bound: i64, value: f64) -> i32 {
+    with(|h| {
+        let result = h.bound_record(bound, Measurement::F64(value));
+        h.calls.push(Call::MetricBoundRecordF64 { bound, bits: value.to_bits(), result });
+        result
+    })
+}
+
+pub(super) fn log_emit(severity: i32, body_ptr: i32, body_len: i32, attrs_ptr: i32, attrs_len: i32) -> i32 {
+    with(|h| {
+        let result = code((|| {
+            if !(0..=abi::severity::MAX).contains(&severity) {
+                return Err(Status::INVALID_ARGUMENT);
+            }
+            h.str_arg(body_ptr, body_len)?;
+            h.attrs_arg(attrs_ptr, attrs_len)
+        })());
+        let call = Call::LogEmit {
+            severity,
+            body: h.text(body_ptr, body_len),
+            attrs: h.bytes(attrs_ptr, attrs_len),
+            span: h.open.last().copied().unwrap_or(0),
+            result,
+        };
+        h.calls.push(call);
         result
     })
 }

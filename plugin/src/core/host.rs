@@ -10,7 +10,7 @@ use super::error::HostResult;
 use super::guest_mem::GuestMemory;
 use super::instance::{GuestSlice, Instance};
 use super::metrics::Measurement;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmedge_otel_abi::{self as abi, HostFunction, Status};
 
 /// The safe body of a host function.
@@ -45,9 +45,15 @@ fn slice(ptr: i64, len: i64) -> GuestSlice {
 }
 
 /// Whether refused calls are reported on stderr (`OTEL_LOG_LEVEL=debug`).
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// Reports every refused call on stderr from now on (or stops).
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, Ordering::Relaxed);
+}
+
 fn debug_enabled() -> bool {
-    static DEBUG: OnceLock<bool> = OnceLock::new();
-    *DEBUG.get_or_init(|| std::env::var("OTEL_LOG_LEVEL").is_ok_and(|v| v.eq_ignore_ascii_case("debug")))
+    DEBUG.load(Ordering::Relaxed)
 }
 
 fn report<T>(name: &str, result: HostResult<T>) -> Result<T, i64> {

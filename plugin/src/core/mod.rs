@@ -9,5 +9,6 @@ pub mod host;
 pub mod instance;
 pub mod logs;
 pub mod metrics;
+pub mod propagation;
 pub mod stats;
 pub mod trace;

@@ -19,14 +19,17 @@ pub const UNFINISHED_ATTRIBUTE: &str = "wasmedge_otel.unfinished";
 pub const UNFINISHED_MESSAGE: &str = "span was not ended before the guest exited";
 
 /// Where a new span's parent comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Parent {
     /// The instance's current span, or the run's root context when none is open.
     Current,
-    /// No parent: the span starts a new trace.
+    /// No local parent: the span descends from the run's root context (`TRACEPARENT`), and
+    /// starts a new trace when there is none.
     None,
     /// The open span with this handle.
     Span(Handle),
+    /// A remote span, from incoming trace context headers.
+    Remote(Context),
 }
 
 impl Parent {
@@ -113,6 +116,11 @@ impl SpanTable {
         self.spans.get(handle).ok().map(|s| s.span_context().clone())
     }
 
+    /// The span context of an open span.
+    pub fn context_of(&self, handle: Handle) -> HostResult<SpanContext> {
+        self.spans.get(handle).map(|s| s.span_context().clone()).map_err(|e| lookup(e, handle))
+    }
+
     fn span(&mut self, handle: Handle) -> HostResult<&mut SdkSpan> {
         self.spans.get_mut(handle).map_err(|e| lookup(e, handle))
     }
@@ -133,12 +141,13 @@ impl SpanTable {
             return Err(lookup(HandleError::Full, 0));
         }
         let parent_cx = match parent {
-            Parent::None => Context::new(),
+            Parent::None => root.clone(),
             Parent::Current => match self.current() {
                 Some(h) => Context::new().with_span(LocalParent(self.span(h)?.span_context().clone())),
                 None => root.clone(),
             },
             Parent::Span(h) => Context::new().with_span(LocalParent(self.span(h)?.span_context().clone())),
+            Parent::Remote(cx) => cx,
         };
         let span = tracer
             .span_builder(name.to_owned())

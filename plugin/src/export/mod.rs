@@ -9,92 +9,35 @@
 
 pub mod config;
 pub mod health;
+pub mod logs;
+pub mod metrics;
+mod otlp;
 pub mod resource;
 pub mod runtime_metrics;
+pub mod traces;
 
+use crate::core::instance::TelemetrySetup;
+use config::{Config, Exporter, Protocol, Signal};
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use resource::RuntimeInfo;
-use std::sync::OnceLock;
-
-use crate::core::instance::TelemetrySetup;
-use health::{CountingLogExporter, CountingMetricExporter, CountingSpanExporter};
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
 
 /// Instrumentation scope name of everything the plugin records.
 pub const SCOPE_NAME: &str = "wasmedge_otel";
 
-/// Which exporter a signal uses (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
-/// `OTEL_LOGS_EXPORTER`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExporterKind {
-    /// OTLP over gRPC (the default).
-    Otlp,
-    /// Record nothing for export.
-    None,
+/// The process's configuration, read from the environment once (its warnings printed once).
+pub fn config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(Config::from_env)
 }
 
-/// Export configuration read from the environment of the `wasmedge` process. Endpoint, headers,
-/// timeout, compression and temporality are read by `opentelemetry-otlp` itself, batching and the
-/// metric interval by the SDK, each in the specification's order.
-#[derive(Clone, Debug)]
-pub struct ExportConfig {
-    /// `OTEL_SDK_DISABLED=true`: no exporter at all.
-    pub sdk_disabled: bool,
-    /// `OTEL_TRACES_EXPORTER`.
-    pub traces: ExporterKind,
-    /// `OTEL_METRICS_EXPORTER`.
-    pub metrics: ExporterKind,
-    /// `OTEL_LOGS_EXPORTER`.
-    pub logs: ExporterKind,
-}
-
-fn exporter_kind(var: &str) -> ExporterKind {
-    match std::env::var(var).as_deref().map(str::trim) {
-        Err(_) | Ok("") | Ok("otlp") => ExporterKind::Otlp,
-        Ok("none") => ExporterKind::None,
-        Ok(other) => {
-            warn_bad_value(var, other, "otlp");
-            ExporterKind::Otlp
-        }
-    }
-}
-
-impl ExportConfig {
-    /// Reads the configuration; a bad value is reported once on stderr and the default is used.
-    pub fn from_env() -> Self {
-        let sdk_disabled = match std::env::var("OTEL_SDK_DISABLED") {
-            Ok(v) if v.trim().eq_ignore_ascii_case("true") => true,
-            Ok(v) if v.trim().is_empty() || v.trim().eq_ignore_ascii_case("false") => false,
-            Ok(v) => {
-                warn_bad_value("OTEL_SDK_DISABLED", &v, "false");
-                false
-            }
-            Err(_) => false,
-        };
-        ExportConfig {
-            sdk_disabled,
-            traces: exporter_kind("OTEL_TRACES_EXPORTER"),
-            metrics: exporter_kind("OTEL_METRICS_EXPORTER"),
-            logs: exporter_kind("OTEL_LOGS_EXPORTER"),
-        }
-    }
-
-    fn wants(&self, kind: ExporterKind) -> bool {
-        !self.sdk_disabled && kind == ExporterKind::Otlp
-    }
-}
-
-fn warn_bad_value(var: &str, value: &str, default: &str) {
-    eprintln!(
-        "wasmedge_otel: ignoring {var}={value:?}: not a supported value; using the default ({default})"
-    );
-}
-
-fn warn_build_failure(signal: &str, error: impl std::fmt::Display) {
+fn warn_build_failure(signal: &str, error: &dyn std::fmt::Display) {
     eprintln!("wasmedge_otel: cannot build the OTLP {signal} exporter, {signal} are dropped: {error}");
 }
 
@@ -103,6 +46,7 @@ pub struct ExportPipeline {
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     logger_provider: SdkLoggerProvider,
+    exit_flush_timeout: Duration,
     _runtime_instruments: runtime_metrics::RuntimeInstruments,
     /// Runs the gRPC client's connection tasks; kept alive as long as the pipeline.
     _runtime: Option<tokio::runtime::Runtime>,
@@ -111,44 +55,30 @@ pub struct ExportPipeline {
 impl ExportPipeline {
     /// Builds providers and exporters for `config`. Never fails: an exporter that cannot be built
     /// is reported on stderr and left out, so the guest runs on with that signal dropped.
-    pub fn new(config: &ExportConfig, info: &RuntimeInfo) -> Self {
-        let resource = resource::build(info);
-        let mut traces = SdkTracerProvider::builder().with_resource(resource.clone());
-        let mut metrics = SdkMeterProvider::builder().with_resource(resource.clone());
-        let mut logs = SdkLoggerProvider::builder().with_resource(resource);
-        let any = [config.traces, config.metrics, config.logs].into_iter().any(|k| config.wants(k));
-        let runtime = if any { runtime() } else { None };
-        if let Some(rt) = &runtime {
-            // tonic spawns its connection tasks on the runtime current while an exporter is built.
-            let _guard = rt.enter();
-            if config.wants(config.traces) {
-                match opentelemetry_otlp::SpanExporter::builder().with_tonic().build() {
-                    Ok(e) => traces = traces.with_batch_exporter(CountingSpanExporter(e)),
-                    Err(e) => warn_build_failure("spans", e),
-                }
+    pub fn new(config: &Config, info: &RuntimeInfo) -> Self {
+        let resource = resource::build(config, info);
+        let grpc = |signal: Signal| {
+            config.exporters(signal).contains(&Exporter::Otlp)
+                && config.otlp(signal).protocol == Protocol::Grpc
+        };
+        let needs_runtime = !config.sdk_disabled && Signal::ALL.into_iter().any(grpc);
+        let runtime = if needs_runtime { runtime() } else { None };
+        // tonic spawns its connection tasks on the runtime current while a gRPC exporter is built.
+        let in_runtime = |build: &mut dyn FnMut()| {
+            if let Some(rt) = &runtime {
+                let _guard = rt.enter();
+                build();
             }
-            if config.wants(config.metrics) {
-                match opentelemetry_otlp::MetricExporter::builder().with_tonic().build() {
-                    Ok(e) => {
-                        metrics =
-                            metrics.with_reader(PeriodicReader::builder(CountingMetricExporter(e)).build())
-                    }
-                    Err(e) => warn_build_failure("metrics", e),
-                }
-            }
-            if config.wants(config.logs) {
-                match opentelemetry_otlp::LogExporter::builder().with_tonic().build() {
-                    Ok(e) => logs = logs.with_batch_exporter(CountingLogExporter(e)),
-                    Err(e) => warn_build_failure("logs", e),
-                }
-            }
-        }
-        let meter_provider = metrics.build();
+        };
+        let tracer_provider = traces::provider(config, resource.clone(), &in_runtime);
+        let meter_provider = metrics::provider(config, resource.clone(), &in_runtime);
+        let logger_provider = logs::provider(config, resource, &in_runtime);
         let runtime_instruments = runtime_metrics::instruments(&meter_provider.meter_with_scope(scope()));
         ExportPipeline {
-            tracer_provider: traces.build(),
+            tracer_provider,
             meter_provider,
-            logger_provider: logs.build(),
+            logger_provider,
+            exit_flush_timeout: config.plugin.exit_flush_timeout,
             _runtime_instruments: runtime_instruments,
             _runtime: runtime,
         }
@@ -176,18 +106,34 @@ impl ExportPipeline {
     }
 
     /// Exports everything recorded so far: spans and log records, then a final collection of every
-    /// metric (last, so the export counts include the other two). Each step is bounded by the
-    /// SDK's flush timeout and the exporter's own timeout, so a run never hangs on an unreachable
-    /// collector. Failures are reported on stderr.
-    pub fn flush(&self) {
-        if let Err(e) = self.tracer_provider.force_flush() {
-            eprintln!("wasmedge_otel: flushing spans at exit failed: {e}");
+    /// metric (last, so the export counts include the other two). Bounded by
+    /// `WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT` (default 5 s) as a whole, so a run never hangs on an
+    /// unreachable collector; what is not done by then is reported on stderr and left behind.
+    pub fn flush(&'static self) {
+        let (done, finished) = mpsc::channel();
+        let flushing = std::thread::Builder::new().name("wasmedge-otel-flush".into()).spawn(move || {
+            let steps: [(&str, &dyn Fn() -> opentelemetry_sdk::error::OTelSdkResult); 3] = [
+                ("spans", &|| self.tracer_provider.force_flush()),
+                ("log records", &|| self.logger_provider.force_flush()),
+                ("metrics", &|| self.meter_provider.force_flush()),
+            ];
+            for (what, flush) in steps {
+                if let Err(e) = flush() {
+                    eprintln!("wasmedge_otel: flushing {what} at exit failed: {e}");
+                }
+            }
+            let _ = done.send(());
+        });
+        if flushing.is_err() {
+            eprintln!("wasmedge_otel: cannot start the exit flush; telemetry still buffered is lost");
+            return;
         }
-        if let Err(e) = self.logger_provider.force_flush() {
-            eprintln!("wasmedge_otel: flushing log records at exit failed: {e}");
-        }
-        if let Err(e) = self.meter_provider.force_flush() {
-            eprintln!("wasmedge_otel: exporting metrics at exit failed: {e}");
+        if finished.recv_timeout(self.exit_flush_timeout).is_err() {
+            eprintln!(
+                "wasmedge_otel: the exit flush did not finish within {:?} (WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT); \
+                 telemetry still buffered is lost",
+                self.exit_flush_timeout
+            );
         }
     }
 }
@@ -210,7 +156,7 @@ static PIPELINE: OnceLock<ExportPipeline> = OnceLock::new();
 
 /// The process-wide pipeline, built on first use from the environment.
 pub fn global(info: impl FnOnce() -> RuntimeInfo) -> &'static ExportPipeline {
-    PIPELINE.get_or_init(|| ExportPipeline::new(&ExportConfig::from_env(), &info()))
+    PIPELINE.get_or_init(|| ExportPipeline::new(config(), &info()))
 }
 
 /// The process-wide pipeline if some instance has started it.

@@ -1,6 +1,8 @@
 //! The OpenTelemetry resource describing a `wasmedge` run.
 
-use opentelemetry::{KeyValue, Value};
+use super::config::Config;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::Resource;
 use std::ffi::OsString;
 use std::path::Path;
@@ -32,32 +34,28 @@ pub fn module_name_from_args(args: impl IntoIterator<Item = OsString>) -> Option
 ///
 /// `service.name` is, in order: `OTEL_SERVICE_NAME`, `service.name` in
 /// `OTEL_RESOURCE_ATTRIBUTES`, the guest's file stem, `unknown_service:wasmedge`.
-pub fn build(info: &RuntimeInfo) -> Resource {
-    // The default builder runs the SDK's detectors (telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES,
-    // OTEL_SERVICE_NAME); only the service name's fallbacks and precedence are ours.
-    let service_name = std::env::var("OTEL_SERVICE_NAME")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(Value::from)
-        .or_else(|| from_resource_attributes_env("service.name").map(Value::from))
-        .or_else(|| info.module_name.clone().map(Value::from))
-        .unwrap_or_else(|| Value::from("unknown_service:wasmedge"));
-    let mut runtime = vec![
-        KeyValue::new("process.runtime.name", "wasmedge"),
-        KeyValue::new("process.runtime.version", info.wasmedge_version.clone()),
-    ];
+pub fn build(config: &Config, info: &RuntimeInfo) -> Resource {
+    let from_attributes =
+        config.resource_attributes.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone());
+    let service_name = config
+        .service_name
+        .clone()
+        .or(from_attributes)
+        .or_else(|| info.module_name.clone())
+        .unwrap_or_else(|| "unknown_service:wasmedge".to_owned());
+    let mut attributes: Vec<KeyValue> =
+        config.resource_attributes.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    attributes.push(KeyValue::new("process.runtime.name", "wasmedge"));
+    attributes.push(KeyValue::new("process.runtime.version", info.wasmedge_version.clone()));
     if let Some(module) = &info.module_name {
-        runtime.push(KeyValue::new("wasm.module.name", module.clone()));
+        attributes.push(KeyValue::new("wasm.module.name", module.clone()));
     }
-    Resource::builder().with_attributes(runtime).with_service_name(service_name).build()
-}
-
-fn from_resource_attributes_env(key: &str) -> Option<String> {
-    let raw = std::env::var("OTEL_RESOURCE_ATTRIBUTES").ok()?;
-    raw.split(',').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().to_owned()).filter(|v| !v.is_empty())
-    })
+    // The environment was read once, by `Config`; only the SDK's own `telemetry.sdk.*` is detected.
+    Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_attributes(attributes)
+        .with_service_name(service_name)
+        .build()
 }
 
 #[cfg(test)]
@@ -89,38 +87,23 @@ mod tests {
     #[test]
     fn service_name_precedence() {
         let info = RuntimeInfo { wasmedge_version: "0.14.1".into(), module_name: Some("hello".into()) };
-        temp_env::with_vars(
-            [("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", None)],
-            || {
-                let r = build(&info);
-                assert_eq!(attr(&r, "service.name").as_deref(), Some("hello"));
-                assert_eq!(attr(&r, "process.runtime.name").as_deref(), Some("wasmedge"));
-                assert_eq!(attr(&r, "process.runtime.version").as_deref(), Some("0.14.1"));
-                assert_eq!(attr(&r, "wasm.module.name").as_deref(), Some("hello"));
-                assert_eq!(attr(&r, "telemetry.sdk.language").as_deref(), Some("rust"));
-            },
-        );
-        temp_env::with_vars(
-            [
-                ("OTEL_SERVICE_NAME", None::<&str>),
-                ("OTEL_RESOURCE_ATTRIBUTES", Some("service.name=attrs,team=core")),
-            ],
-            || {
-                let r = build(&info);
-                assert_eq!(attr(&r, "service.name").as_deref(), Some("attrs"));
-                assert_eq!(attr(&r, "team").as_deref(), Some("core"));
-            },
-        );
-        temp_env::with_vars(
-            [("OTEL_SERVICE_NAME", Some("svc")), ("OTEL_RESOURCE_ATTRIBUTES", Some("service.name=attrs"))],
-            || assert_eq!(attr(&build(&info), "service.name").as_deref(), Some("svc")),
-        );
-        temp_env::with_vars(
-            [("OTEL_SERVICE_NAME", None::<&str>), ("OTEL_RESOURCE_ATTRIBUTES", None)],
-            || {
-                let r = build(&RuntimeInfo::default());
-                assert_eq!(attr(&r, "service.name").as_deref(), Some("unknown_service:wasmedge"));
-            },
-        );
+        let r = build(&Config::default(), &info);
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("hello"));
+        assert_eq!(attr(&r, "process.runtime.name").as_deref(), Some("wasmedge"));
+        assert_eq!(attr(&r, "process.runtime.version").as_deref(), Some("0.14.1"));
+        assert_eq!(attr(&r, "wasm.module.name").as_deref(), Some("hello"));
+        assert_eq!(attr(&r, "telemetry.sdk.language").as_deref(), Some("rust"));
+
+        let attrs = vec![("service.name".to_string(), "attrs".to_string()), ("team".into(), "core".into())];
+        let config = Config { resource_attributes: attrs, ..Config::default() };
+        let r = build(&config, &info);
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("attrs"));
+        assert_eq!(attr(&r, "team").as_deref(), Some("core"));
+
+        let config = Config { service_name: Some("svc".into()), ..config };
+        assert_eq!(attr(&build(&config, &info), "service.name").as_deref(), Some("svc"));
+
+        let r = build(&Config::default(), &RuntimeInfo::default());
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("unknown_service:wasmedge"));
     }
 }

@@ -9,8 +9,8 @@ use super::{guest_memory, wasmedge_version};
 use crate::core::guest_mem::GuestMemory;
 use crate::core::host::{HostFn, HOST_FUNCTIONS};
 use crate::core::instance::{Instance, InstanceLimits};
+use crate::core::propagation;
 use crate::export::{self, resource};
-use opentelemetry::Context;
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
@@ -46,9 +46,11 @@ fn new_instance() -> Instance {
             wasmedge_version: wasmedge_version(),
             module_name: resource::module_name_from_args(std::env::args_os()),
         })
-        .telemetry(Context::new())
+        .telemetry(propagation::root_from_env())
     });
-    let instance = Instance::new(source, InstanceLimits::default());
+    let config = export::config();
+    crate::core::host::set_debug(config.log_level == export::config::LogLevel::Debug);
+    let instance = Instance::new(source, InstanceLimits { max_open_spans: config.plugin.max_open_spans });
     export::runtime_metrics::register(instance.stats());
     instance
 }
