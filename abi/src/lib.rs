@@ -252,9 +252,11 @@ impl Status {
     /// or histogram, the wrong value type for the instrument, unordered histogram boundaries).
     /// Pointers and lengths are read as unsigned, so they never get this status.
     pub const INVALID_ARGUMENT: Status = Status(-4);
-    /// An attribute buffer does not follow the wire format (unknown type tag, truncated value).
+    /// An attribute buffer does not follow the wire format (unknown type tag, truncated value), or
+    /// a boundaries buffer is not a whole number of `f64` values.
     pub const MALFORMED: Status = Status(-5);
-    /// A per-instance limit was hit (open spans, buffer size, attribute count); nothing was recorded.
+    /// A per-instance limit was hit (open spans, instruments, bound instruments, histogram
+    /// boundaries, buffer size); nothing was recorded.
     pub const LIMIT_EXCEEDED: Status = Status(-6);
     /// The plugin failed internally; the call recorded nothing. Reported on the host's stderr.
     pub const INTERNAL: Status = Status(-7);
@@ -506,5 +508,13 @@ mod tests {
             assert_eq!(StatusCode::from_i32(v).map(|k| k as i32), Some(v));
         }
         assert_eq!(StatusCode::from_i32(-1), None);
+        for v in 0..4 {
+            assert_eq!(InstrumentKind::from_i32(v).map(|k| k as i32), Some(v));
+        }
+        assert_eq!(InstrumentKind::from_i32(4), None);
+        for v in 0..2 {
+            assert_eq!(ValueType::from_i32(v).map(|k| k as i32), Some(v));
+        }
+        assert_eq!(ValueType::from_i32(2), None);
     }
 }

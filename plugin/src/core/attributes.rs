@@ -108,6 +108,33 @@ pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
     Ok(keep_last_per_key(out))
 }
 
+/// Truncates every string value (and every string in an array) to at most `max_chars`
+/// characters, as `OTEL_*_ATTRIBUTE_VALUE_LENGTH_LIMIT` asks. Other values are left alone.
+pub fn truncate_values(kvs: &mut [KeyValue], max_chars: usize) {
+    fn cut(s: &StringValue, max_chars: usize) -> Option<StringValue> {
+        let s = s.as_str();
+        let end = s.char_indices().nth(max_chars).map(|(i, _)| i)?;
+        Some(StringValue::from(s[..end].to_owned()))
+    }
+    for kv in kvs {
+        match &mut kv.value {
+            Value::String(s) => {
+                if let Some(t) = cut(s, max_chars) {
+                    *s = t;
+                }
+            }
+            Value::Array(Array::String(items)) => {
+                for s in items.iter_mut() {
+                    if let Some(t) = cut(s, max_chars) {
+                        *s = t;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Drops every attribute whose key appears again later in `kvs`.
 pub fn keep_last_per_key(mut kvs: Vec<KeyValue>) -> Vec<KeyValue> {
     if kvs.len() < 2 {
@@ -223,6 +250,24 @@ pub(crate) mod tests {
         assert!(matches!(decode(&bad_bool), Err(HostError::Malformed(_))));
         let empty_key = Enc::default().str("", "v").0;
         assert!(matches!(decode(&empty_key), Err(HostError::Malformed(_))));
+    }
+
+    #[test]
+    fn truncates_strings_by_characters() {
+        let mut kvs = vec![
+            KeyValue::new("s", "héllo"),
+            KeyValue::new("a", Value::Array(Array::String(vec!["abcdef".into(), "x".into()]))),
+            KeyValue::new("i", 123456i64),
+        ];
+        truncate_values(&mut kvs, 2);
+        assert_eq!(
+            kvs,
+            vec![
+                KeyValue::new("s", "hé"),
+                KeyValue::new("a", Value::Array(Array::String(vec!["ab".into(), "x".into()]))),
+                KeyValue::new("i", 123456i64),
+            ]
+        );
     }
 
     #[test]

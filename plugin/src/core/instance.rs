@@ -9,7 +9,7 @@ use super::error::{HostError, HostResult};
 use super::guest_mem::GuestMemory;
 use super::handles::Handle;
 use super::logs;
-use super::metrics::{decode_boundaries, InstrumentSpec, Measurement, MetricTable};
+use super::metrics::{decode_boundaries, validate_name_and_unit, InstrumentSpec, Measurement, MetricTable};
 use super::stats::InstanceStats;
 use super::trace::{Parent, SpanTable};
 use opentelemetry::metrics::Meter;
@@ -50,11 +50,23 @@ pub type TelemetrySource = Box<dyn Fn() -> TelemetrySetup + Send + Sync>;
 pub struct InstanceLimits {
     /// Spans that may be open at once.
     pub max_open_spans: usize,
+    /// Longest string attribute value on spans and span events, in characters
+    /// (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`); the SDK applies the count limits itself.
+    pub span_value_length: Option<usize>,
+    /// Longest string attribute value on log records (`OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
+    pub log_value_length: Option<usize>,
+    /// Most attributes on one log record (`OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`); the rest are dropped.
+    pub log_attribute_count: usize,
 }
 
 impl Default for InstanceLimits {
     fn default() -> Self {
-        InstanceLimits { max_open_spans: limits::MAX_OPEN_SPANS }
+        InstanceLimits {
+            max_open_spans: limits::MAX_OPEN_SPANS,
+            span_value_length: None,
+            log_value_length: None,
+            log_attribute_count: 128,
+        }
     }
 }
 
@@ -65,6 +77,7 @@ pub struct Instance {
     spans: Mutex<SpanTable>,
     metrics: Mutex<MetricTable>,
     stats: Arc<InstanceStats>,
+    limits: InstanceLimits,
 }
 
 /// Locks a table. A panic while a lock was held (caught at the FFI boundary) must not disable
@@ -82,6 +95,7 @@ impl Instance {
             spans: Mutex::new(SpanTable::new(limits.max_open_spans)),
             metrics: Mutex::new(MetricTable::default()),
             stats: Arc::new(InstanceStats::default()),
+            limits,
         }
     }
 
@@ -103,6 +117,19 @@ impl Instance {
         lock(&self.spans)
     }
 
+    /// Decodes a span or span event attribute buffer, applying the span value length limit.
+    fn span_attributes(
+        &self,
+        mem: &GuestMemory<'_>,
+        attrs: GuestSlice,
+    ) -> HostResult<Vec<opentelemetry::KeyValue>> {
+        let mut kvs = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        if let Some(max) = self.limits.span_value_length {
+            attributes::truncate_values(&mut kvs, max);
+        }
+        Ok(kvs)
+    }
+
     /// `span_start`.
     pub fn span_start(
         &self,
@@ -115,7 +142,7 @@ impl Instance {
         let name = mem.str(name.ptr, name.len)?;
         let kind = SpanKind::from_i32(kind).ok_or(HostError::InvalidArgument("unknown span kind"))?;
         let parent = Parent::from_abi(parent)?;
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let attributes = self.span_attributes(mem, attrs)?;
         let setup = self.setup();
         self.spans().start(&setup.tracer, &setup.root, name, kind, parent, attributes)
     }
@@ -127,7 +154,7 @@ impl Instance {
 
     /// `span_set_attributes`.
     pub fn span_set_attributes(&self, mem: &GuestMemory<'_>, span: i64, attrs: GuestSlice) -> HostResult<()> {
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let attributes = self.span_attributes(mem, attrs)?;
         self.spans().set_attributes(span as Handle, attributes)
     }
 
@@ -140,7 +167,7 @@ impl Instance {
         attrs: GuestSlice,
     ) -> HostResult<()> {
         let name = mem.str(name.ptr, name.len)?;
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let attributes = self.span_attributes(mem, attrs)?;
         self.spans().add_event(span as Handle, name, attributes)
     }
 
@@ -168,7 +195,7 @@ impl Instance {
     ) -> HostResult<()> {
         let exception_type = mem.str(exception_type.ptr, exception_type.len)?;
         let message = mem.str(msg.ptr, msg.len)?;
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let attributes = self.span_attributes(mem, attrs)?;
         self.spans().record_exception(span as Handle, exception_type, message, attributes)
     }
 
@@ -194,14 +221,13 @@ impl Instance {
         let value_type =
             ValueType::from_i32(value_type).ok_or(HostError::InvalidArgument("unknown value type"))?;
         let name = mem.str(name.ptr, name.len)?;
-        if name.is_empty() {
-            return Err(HostError::InvalidArgument("empty instrument name"));
-        }
+        let unit = mem.str(unit.ptr, unit.len)?;
+        validate_name_and_unit(name, unit)?;
         let spec = InstrumentSpec {
             kind,
             value_type,
             name: name.to_owned(),
-            unit: mem.str(unit.ptr, unit.len)?.to_owned(),
+            unit: unit.to_owned(),
             description: mem.str(description.ptr, description.len)?.to_owned(),
             boundaries: decode_boundaries(kind, mem.bytes(bounds.ptr, bounds.len)?)?,
         };
@@ -228,8 +254,9 @@ impl Instance {
         instrument: i64,
         attrs: GuestSlice,
     ) -> HostResult<Handle> {
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
-        lock(&self.metrics).bind(instrument as Handle, attributes)
+        let encoded = mem.bytes(attrs.ptr, attrs.len)?;
+        let attributes = attributes::decode(encoded)?;
+        lock(&self.metrics).bind(instrument as Handle, encoded, attributes)
     }
 
     /// `metric_bound_record_i64` and `metric_bound_record_f64`.
@@ -247,7 +274,11 @@ impl Instance {
     ) -> HostResult<()> {
         let severity = logs::severity(severity)?;
         let body = mem.str(body.ptr, body.len)?;
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let mut attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        attributes.truncate(self.limits.log_attribute_count);
+        if let Some(max) = self.limits.log_value_length {
+            attributes::truncate_values(&mut attributes, max);
+        }
         let current = self.spans().current_context();
         logs::emit(&self.setup().logger, severity, body, attributes, current.as_ref());
         Ok(())

@@ -12,7 +12,24 @@ use std::collections::HashMap;
 use wasmedge_otel_abi::limits::{MAX_BOUND_INSTRUMENTS, MAX_HISTOGRAM_BOUNDARIES, MAX_INSTRUMENTS};
 use wasmedge_otel_abi::{InstrumentKind, ValueType};
 
-/// What identifies an instrument: creating an equal one again returns the same handle.
+/// Checks an instrument name and unit against the OpenTelemetry API's rules (the SDK would
+/// otherwise hand back a silent no-op instrument): a name is 1-255 characters, an ASCII letter
+/// then letters, digits, `_`, `.`, `-` or `/`; a unit is at most 63 ASCII characters.
+pub fn validate_name_and_unit(name: &str, unit: &str) -> HostResult<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'));
+    if !first_ok || !rest_ok || name.len() > 255 {
+        return Err(HostError::InvalidArgument("instrument name breaks the OpenTelemetry naming rules"));
+    }
+    if unit.len() > 63 || !unit.is_ascii() {
+        return Err(HostError::InvalidArgument("instrument unit is longer than 63 or not ASCII"));
+    }
+    Ok(())
+}
+
+/// What identifies an instrument: creating an equal one again returns the same handle. Names
+/// compare case-insensitively, as the OpenTelemetry API specifies (the first spelling is kept).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct InstrumentSpec {
     /// Kind of instrument.
@@ -126,6 +143,9 @@ pub struct MetricTable {
     instruments: HandleTable<Instrument>,
     by_spec: HashMap<InstrumentSpec, Handle>,
     bound: HandleTable<Bound>,
+    /// Bound handles by instrument and encoded attribute buffer: binding the same pair again
+    /// returns the same handle instead of using up the bound-instrument limit.
+    bound_by_key: HashMap<(Handle, Vec<u8>), Handle>,
 }
 
 fn lookup(err: HandleError, handle: Handle, full: &'static str) -> HostError {
@@ -165,6 +185,7 @@ impl Default for MetricTable {
             instruments: HandleTable::with_capacity(MAX_INSTRUMENTS),
             by_spec: HashMap::new(),
             bound: HandleTable::with_capacity(MAX_BOUND_INSTRUMENTS),
+            bound_by_key: HashMap::new(),
         }
     }
 }
@@ -172,7 +193,8 @@ impl Default for MetricTable {
 impl MetricTable {
     /// Returns the handle of the instrument `spec` describes, creating it with `meter` if needed.
     pub fn create(&mut self, meter: &Meter, spec: InstrumentSpec) -> HostResult<Handle> {
-        if let Some(handle) = self.by_spec.get(&spec) {
+        let key = InstrumentSpec { name: spec.name.to_ascii_lowercase(), ..spec.clone() };
+        if let Some(handle) = self.by_spec.get(&key) {
             return Ok(*handle);
         }
         if self.instruments.is_full() {
@@ -180,7 +202,7 @@ impl MetricTable {
         }
         let instrument = Instrument::build(meter, &spec);
         let handle = self.instruments.insert(instrument).map_err(|e| lookup(e, 0, "too many instruments"))?;
-        self.by_spec.insert(spec, handle);
+        self.by_spec.insert(key, handle);
         Ok(handle)
     }
 
@@ -190,12 +212,24 @@ impl MetricTable {
         i.record(m, attributes)
     }
 
-    /// Binds an instrument to an attribute set.
-    pub fn bind(&mut self, instrument: Handle, attributes: Vec<KeyValue>) -> HostResult<Handle> {
+    /// Binds an instrument to an attribute set, given both decoded and as the guest encoded it.
+    pub fn bind(
+        &mut self,
+        instrument: Handle,
+        encoded: &[u8],
+        attributes: Vec<KeyValue>,
+    ) -> HostResult<Handle> {
         self.instruments.get(instrument).map_err(|e| lookup(e, instrument, ""))?;
-        self.bound
+        let key = (instrument, encoded.to_vec());
+        if let Some(bound) = self.bound_by_key.get(&key) {
+            return Ok(*bound);
+        }
+        let bound = self
+            .bound
             .insert(Bound { instrument, attributes })
-            .map_err(|e| lookup(e, 0, "too many bound instruments in this instance"))
+            .map_err(|e| lookup(e, 0, "too many bound instruments in this instance"))?;
+        self.bound_by_key.insert(key, bound);
+        Ok(bound)
     }
 
     /// Records a measurement on a bound instrument.
@@ -208,6 +242,18 @@ impl MetricTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_and_units_follow_the_api_rules() {
+        for good in ["a", "http.server.request.duration", "A_b-c/d.e", &"x".repeat(255)] {
+            assert!(validate_name_and_unit(good, "ms").is_ok(), "{good}");
+        }
+        for bad in ["", "1abc", "_x", "has space", "é", &"x".repeat(256)] {
+            assert!(matches!(validate_name_and_unit(bad, ""), Err(HostError::InvalidArgument(_))), "{bad:?}");
+        }
+        assert!(validate_name_and_unit("a", &"u".repeat(64)).is_err());
+        assert!(validate_name_and_unit("a", "µs").is_err());
+    }
 
     #[test]
     fn boundaries_must_be_finite_increasing_histogram_f64s() {

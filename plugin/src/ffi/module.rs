@@ -50,7 +50,13 @@ fn new_instance() -> Instance {
     });
     let config = export::config();
     crate::core::host::set_debug(config.log_level == export::config::LogLevel::Debug);
-    let instance = Instance::new(source, InstanceLimits { max_open_spans: config.plugin.max_open_spans });
+    let limits = InstanceLimits {
+        max_open_spans: config.plugin.max_open_spans,
+        span_value_length: config.traces.limits.attribute_value_length.map(|n| n as usize),
+        log_value_length: config.logs.limits.attribute_value_length.map(|n| n as usize),
+        log_attribute_count: config.logs.limits.attribute_count as usize,
+    };
+    let instance = Instance::new(source, limits);
     export::runtime_metrics::register(instance.stats());
     instance
 }

@@ -44,7 +44,7 @@ impl Harness {
             metric_exporter,
             meter_provider,
             log_exporter,
-            instance: Instance::new(source, InstanceLimits { max_open_spans }),
+            instance: Instance::new(source, InstanceLimits { max_open_spans, ..InstanceLimits::default() }),
             mem: vec![0; 65536],
         }
     }
@@ -274,6 +274,8 @@ fn counters_add_per_attribute_set_and_refuse_bad_values() {
     let mut h = Harness::new(4);
     let c = h.instrument(COUNTER, INT, "requests", &[]).unwrap();
     assert_eq!(h.instrument(COUNTER, INT, "requests", &[]).unwrap(), c, "same instrument, same handle");
+    assert_eq!(h.instrument(COUNTER, INT, "Requests", &[]).unwrap(), c, "names compare case-insensitively");
+    assert_eq!(h.instrument(COUNTER, INT, "9lives", &[]).unwrap_err().status(), Status::INVALID_ARGUMENT);
     let route = Enc::default().str("route", "/a").0;
     h.record(c, Measurement::I64(2), &route).unwrap();
     h.record(c, Measurement::I64(3), &route).unwrap();
@@ -339,6 +341,11 @@ fn bound_instruments_record_with_their_attributes() {
     let attrs = h.put(1024, &Enc::default().str("cache", "main").0);
     let bound = h.instance.metric_bind(&GuestMemory::new(&h.mem), c as i64, attrs).unwrap();
     assert_ne!(bound, c, "bound handles are their own");
+    assert_eq!(
+        h.instance.metric_bind(&GuestMemory::new(&h.mem), c as i64, attrs).unwrap(),
+        bound,
+        "same pair, same handle"
+    );
     for _ in 0..4 {
         h.instance.metric_bound_record(bound as i64, Measurement::I64(2)).unwrap();
     }
