@@ -213,6 +213,42 @@ pub const LOG_EMIT: HostFunction = HostFunction {
     result: I32,
 };
 
+/// `span_traceparent(span, buf_ptr, buf_len) -> i32`: writes the W3C `traceparent` of a span
+/// (0: the current span, else the run's root context) into the guest's buffer. Returns the number
+/// of bytes written (55; 0 when there is no context to propagate) or a negative [`Status`].
+pub const SPAN_TRACEPARENT: HostFunction = HostFunction {
+    name: "span_traceparent",
+    params: &[p("span", I64), p("buf_ptr", I32), p("buf_len", I32)],
+    result: I32,
+};
+
+/// `span_tracestate(span, buf_ptr, buf_len) -> i32`: writes the W3C `tracestate` of a span, as
+/// `span_traceparent` does. Returns the number of bytes written (0 when empty).
+pub const SPAN_TRACESTATE: HostFunction = HostFunction {
+    name: "span_tracestate",
+    params: &[p("span", I64), p("buf_ptr", I32), p("buf_len", I32)],
+    result: I32,
+};
+
+/// `span_start_remote(...) -> i64`: starts a span whose parent is the remote context given by
+/// incoming `traceparent`/`tracestate` headers, and makes it current. An invalid `traceparent`
+/// starts the span without a remote parent, as the W3C specification says.
+pub const SPAN_START_REMOTE: HostFunction = HostFunction {
+    name: "span_start_remote",
+    params: &[
+        p("name_ptr", I32),
+        p("name_len", I32),
+        p("kind", I32),
+        p("traceparent_ptr", I32),
+        p("traceparent_len", I32),
+        p("tracestate_ptr", I32),
+        p("tracestate_len", I32),
+        p("attrs_ptr", I32),
+        p("attrs_len", I32),
+    ],
+    result: I64,
+};
+
 /// Every host function of the module, in registration order.
 pub const FUNCTIONS: &[HostFunction] = &[
     ABI_VERSION_FN,
@@ -230,6 +266,9 @@ pub const FUNCTIONS: &[HostFunction] = &[
     METRIC_BOUND_RECORD_I64,
     METRIC_BOUND_RECORD_F64,
     LOG_EMIT,
+    SPAN_TRACEPARENT,
+    SPAN_TRACESTATE,
+    SPAN_START_REMOTE,
 ];
 
 /// Result of a host call. `0` is success; every error is negative so that functions returning a

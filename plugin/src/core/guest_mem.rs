@@ -1,27 +1,27 @@
-//! Bounds-checked, read-only view of a guest's linear memory.
+//! Bounds-checked view of a guest's linear memory.
 //!
 //! The FFI layer hands over the whole memory as one byte slice; every guest `(ptr, len)` pair is
-//! checked here, together, with overflow-free arithmetic, before any byte is read. Tests build a
-//! `GuestMemory` over a plain `Vec<u8>`.
+//! checked here, together, with overflow-free arithmetic, before any byte is read or written.
+//! Tests build a `GuestMemory` over a plain `Vec<u8>`.
 
 use super::error::{HostError, HostResult};
 use wasmedge_otel_abi::limits::MAX_BUFFER_LEN;
 
 /// A guest's linear memory, borrowed for the duration of one host call.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct GuestMemory<'a> {
-    bytes: &'a [u8],
+    bytes: &'a mut [u8],
 }
 
 impl<'a> GuestMemory<'a> {
     /// Wraps the bytes of a linear memory.
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub fn new(bytes: &'a mut [u8]) -> Self {
         GuestMemory { bytes }
     }
 
     /// A guest without a memory: every non-empty range is out of bounds.
     pub fn empty() -> GuestMemory<'static> {
-        GuestMemory { bytes: &[] }
+        GuestMemory { bytes: &mut [] }
     }
 
     /// Size of the memory in bytes.
@@ -32,25 +32,39 @@ impl<'a> GuestMemory<'a> {
     /// The `len` bytes at `ptr`. A zero length is valid at any pointer (Rust guests pass a
     /// dangling non-null pointer for empty slices). Ranges longer than
     /// [`MAX_BUFFER_LEN`] are refused before they are touched.
-    pub fn bytes(&self, ptr: u32, len: u32) -> HostResult<&'a [u8]> {
+    pub fn bytes(&self, ptr: u32, len: u32) -> HostResult<&[u8]> {
+        let range = self.range(ptr, len)?;
+        Ok(&self.bytes[range])
+    }
+
+    fn range(&self, ptr: u32, len: u32) -> HostResult<std::ops::Range<usize>> {
         if len == 0 {
-            return Ok(&[]);
+            return Ok(0..0);
         }
         if len as usize > MAX_BUFFER_LEN {
             return Err(HostError::LimitExceeded("buffer longer than 64 KiB"));
         }
         let start = ptr as usize;
-        let end = start.checked_add(len as usize);
-        end.and_then(|end| self.bytes.get(start..end)).ok_or(HostError::OutOfBounds {
-            ptr,
-            len,
-            memory_size: self.bytes.len(),
-        })
+        match start.checked_add(len as usize) {
+            Some(end) if end <= self.bytes.len() => Ok(start..end),
+            _ => Err(HostError::OutOfBounds { ptr, len, memory_size: self.bytes.len() }),
+        }
     }
 
     /// The UTF-8 string of `len` bytes at `ptr`.
-    pub fn str(&self, ptr: u32, len: u32) -> HostResult<&'a str> {
+    pub fn str(&self, ptr: u32, len: u32) -> HostResult<&str> {
         std::str::from_utf8(self.bytes(ptr, len)?).map_err(|_| HostError::InvalidUtf8)
+    }
+
+    /// Copies `data` into the guest's buffer `(ptr, len)`. The whole buffer must be inside memory;
+    /// `data` must fit in it (else [`HostError::LimitExceeded`], nothing written).
+    pub fn write(&mut self, ptr: u32, len: u32, data: &[u8]) -> HostResult<()> {
+        let range = self.range(ptr, len)?;
+        if data.len() > range.len() {
+            return Err(HostError::LimitExceeded("the guest's buffer is too small"));
+        }
+        self.bytes[range.start..range.start + data.len()].copy_from_slice(data);
+        Ok(())
     }
 }
 
@@ -59,9 +73,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn writes_only_inside_the_guest_buffer() {
+        let mut mem = vec![0u8; 8];
+        let mut m = GuestMemory::new(&mut mem);
+        m.write(2, 4, b"abc").unwrap();
+        assert!(matches!(m.write(2, 2, b"abc"), Err(HostError::LimitExceeded(_))));
+        assert!(matches!(m.write(6, 4, b"x"), Err(HostError::OutOfBounds { .. })));
+        assert_eq!(mem, b"\0\0abc\0\0\0");
+    }
+
+    #[test]
     fn reads_inside_and_at_the_end() {
-        let mem = vec![b'a', b'b', b'c', b'd'];
-        let m = GuestMemory::new(&mem);
+        let mut mem = vec![b'a', b'b', b'c', b'd'];
+        let m = GuestMemory::new(&mut mem);
         assert_eq!(m.bytes(0, 4).unwrap(), b"abcd");
         assert_eq!(m.bytes(3, 1).unwrap(), b"d");
         assert_eq!(m.str(1, 2).unwrap(), "bc");
@@ -69,8 +93,8 @@ mod tests {
 
     #[test]
     fn refuses_ranges_past_the_end_or_wrapping() {
-        let mem = vec![0u8; 16];
-        let m = GuestMemory::new(&mem);
+        let mut mem = vec![0u8; 16];
+        let m = GuestMemory::new(&mut mem);
         assert!(matches!(m.bytes(15, 2), Err(HostError::OutOfBounds { ptr: 15, len: 2, memory_size: 16 })));
         assert!(matches!(m.bytes(16, 1), Err(HostError::OutOfBounds { .. })));
         assert!(matches!(m.bytes(u32::MAX, 1), Err(HostError::OutOfBounds { .. })));
@@ -94,8 +118,8 @@ mod tests {
 
     #[test]
     fn refuses_invalid_utf8() {
-        let mem = vec![0xff, 0xfe, b'a'];
-        let m = GuestMemory::new(&mem);
+        let mut mem = vec![0xff, 0xfe, b'a'];
+        let m = GuestMemory::new(&mut mem);
         assert_eq!(m.str(0, 3), Err(HostError::InvalidUtf8));
         assert_eq!(m.str(2, 1).unwrap(), "a");
     }

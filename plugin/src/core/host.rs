@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmedge_otel_abi::{self as abi, HostFunction, Status};
 
 /// The safe body of a host function.
-pub type HostFn = fn(&Instance, &GuestMemory<'_>, &[i64]) -> i64;
+pub type HostFn = fn(&Instance, &mut GuestMemory<'_>, &[i64]) -> i64;
 
 /// Every host function with its body, in [`abi::FUNCTIONS`] order.
 pub const HOST_FUNCTIONS: &[(HostFunction, HostFn)] = &[
@@ -33,6 +33,9 @@ pub const HOST_FUNCTIONS: &[(HostFunction, HostFn)] = &[
     (abi::METRIC_BOUND_RECORD_I64, metric_bound_record_i64),
     (abi::METRIC_BOUND_RECORD_F64, metric_bound_record_f64),
     (abi::LOG_EMIT, log_emit),
+    (abi::SPAN_TRACEPARENT, span_traceparent),
+    (abi::SPAN_TRACESTATE, span_tracestate),
+    (abi::SPAN_START_REMOTE, span_start_remote),
 ];
 
 /// An `i32` argument as the unsigned offset or length it stands for.
@@ -73,40 +76,40 @@ fn handle(name: &str, result: HostResult<u64>) -> i64 {
     report(name, result).map_or_else(|code| code, |h| h as i64)
 }
 
-fn abi_version(_: &Instance, _: &GuestMemory<'_>, _: &[i64]) -> i64 {
+fn abi_version(_: &Instance, _: &mut GuestMemory<'_>, _: &[i64]) -> i64 {
     abi::ABI_VERSION as i64
 }
 
-fn span_start(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn span_start(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     handle("span_start", inst.span_start(mem, slice(a[0], a[1]), a[2] as i32, a[3], slice(a[4], a[5])))
 }
 
-fn span_end(inst: &Instance, _: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn span_end(inst: &Instance, _: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("span_end", inst.span_end(a[0]))
 }
 
-fn span_set_attributes(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn span_set_attributes(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("span_set_attributes", inst.span_set_attributes(mem, a[0], slice(a[1], a[2])))
 }
 
-fn span_add_event(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn span_add_event(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("span_add_event", inst.span_add_event(mem, a[0], slice(a[1], a[2]), slice(a[3], a[4])))
 }
 
-fn span_set_status(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn span_set_status(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("span_set_status", inst.span_set_status(mem, a[0], a[1] as i32, slice(a[2], a[3])))
 }
 
-fn span_record_exception(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn span_record_exception(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     let r = inst.span_record_exception(mem, a[0], slice(a[1], a[2]), slice(a[3], a[4]), slice(a[5], a[6]));
     status("span_record_exception", r)
 }
 
-fn span_current(inst: &Instance, _: &GuestMemory<'_>, _: &[i64]) -> i64 {
+fn span_current(inst: &Instance, _: &mut GuestMemory<'_>, _: &[i64]) -> i64 {
     inst.span_current() as i64
 }
 
-fn instrument_create(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn instrument_create(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     let r = inst.instrument_create(
         mem,
         a[0] as i32,
@@ -123,31 +126,51 @@ fn f64_arg(bits: i64) -> f64 {
     f64::from_bits(bits as u64)
 }
 
-fn metric_record_i64(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn metric_record_i64(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("metric_record_i64", inst.metric_record(mem, a[0], Measurement::I64(a[1]), slice(a[2], a[3])))
 }
 
-fn metric_record_f64(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn metric_record_f64(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status(
         "metric_record_f64",
         inst.metric_record(mem, a[0], Measurement::F64(f64_arg(a[1])), slice(a[2], a[3])),
     )
 }
 
-fn metric_bind(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn metric_bind(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     handle("metric_bind", inst.metric_bind(mem, a[0], slice(a[1], a[2])))
 }
 
-fn metric_bound_record_i64(inst: &Instance, _: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn metric_bound_record_i64(inst: &Instance, _: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("metric_bound_record_i64", inst.metric_bound_record(a[0], Measurement::I64(a[1])))
 }
 
-fn metric_bound_record_f64(inst: &Instance, _: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn metric_bound_record_f64(inst: &Instance, _: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("metric_bound_record_f64", inst.metric_bound_record(a[0], Measurement::F64(f64_arg(a[1]))))
 }
 
-fn log_emit(inst: &Instance, mem: &GuestMemory<'_>, a: &[i64]) -> i64 {
+fn log_emit(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
     status("log_emit", inst.log_emit(mem, a[0] as i32, slice(a[1], a[2]), slice(a[3], a[4])))
+}
+
+fn span_traceparent(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
+    handle("span_traceparent", inst.span_traceparent(mem, a[0], slice(a[1], a[2])).map(|n| n as u64))
+}
+
+fn span_tracestate(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
+    handle("span_tracestate", inst.span_tracestate(mem, a[0], slice(a[1], a[2])).map(|n| n as u64))
+}
+
+fn span_start_remote(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
+    let r = inst.span_start_remote(
+        mem,
+        slice(a[0], a[1]),
+        a[2] as i32,
+        slice(a[3], a[4]),
+        slice(a[5], a[6]),
+        slice(a[7], a[8]),
+    );
+    handle("span_start_remote", r)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::guest_mem::GuestMemory;
 use super::handles::Handle;
 use super::logs;
 use super::metrics::{decode_boundaries, validate_name_and_unit, InstrumentSpec, Measurement, MetricTable};
+use super::propagation;
 use super::stats::InstanceStats;
 use super::trace::{Parent, SpanTable};
 use opentelemetry::metrics::Meter;
@@ -282,6 +283,68 @@ impl Instance {
         let current = self.spans().current_context();
         logs::emit(&self.setup().logger, severity, body, attributes, current.as_ref());
         Ok(())
+    }
+
+    /// The context `span` names (0: the current span, else the run's root context).
+    fn context_for(&self, span: i64) -> HostResult<Option<opentelemetry::trace::SpanContext>> {
+        use opentelemetry::trace::TraceContextExt as _;
+        if span != 0 {
+            return self.spans().context_of(span as Handle).map(Some);
+        }
+        if let Some(current) = self.spans().current_context() {
+            return Ok(Some(current));
+        }
+        let root = self.setup().root.span().span_context().clone();
+        Ok(root.is_valid().then_some(root))
+    }
+
+    /// `span_traceparent`: writes the header and returns its length (0 with nothing to propagate).
+    pub fn span_traceparent(
+        &self,
+        mem: &mut GuestMemory<'_>,
+        span: i64,
+        buf: GuestSlice,
+    ) -> HostResult<usize> {
+        let Some(headers) = self.context_for(span)?.and_then(|cx| propagation::inject(&cx)) else {
+            return Ok(0);
+        };
+        mem.write(buf.ptr, buf.len, headers.traceparent.as_bytes())?;
+        Ok(headers.traceparent.len())
+    }
+
+    /// `span_tracestate`: writes the header and returns its length (0 when empty).
+    pub fn span_tracestate(
+        &self,
+        mem: &mut GuestMemory<'_>,
+        span: i64,
+        buf: GuestSlice,
+    ) -> HostResult<usize> {
+        let Some(headers) = self.context_for(span)?.and_then(|cx| propagation::inject(&cx)) else {
+            return Ok(0);
+        };
+        mem.write(buf.ptr, buf.len, headers.tracestate.as_bytes())?;
+        Ok(headers.tracestate.len())
+    }
+
+    /// `span_start_remote`.
+    pub fn span_start_remote(
+        &self,
+        mem: &GuestMemory<'_>,
+        name: GuestSlice,
+        kind: i32,
+        traceparent: GuestSlice,
+        tracestate: GuestSlice,
+        attrs: GuestSlice,
+    ) -> HostResult<Handle> {
+        let name = mem.str(name.ptr, name.len)?;
+        let kind = SpanKind::from_i32(kind).ok_or(HostError::InvalidArgument("unknown span kind"))?;
+        let traceparent = mem.str(traceparent.ptr, traceparent.len)?;
+        let tracestate = mem.str(tracestate.ptr, tracestate.len)?;
+        let attributes = self.span_attributes(mem, attrs)?;
+        // An invalid traceparent is not an error: the span starts without a remote parent.
+        let parent = propagation::extract(traceparent, tracestate).map_or(Parent::None, Parent::Remote);
+        let setup = self.setup();
+        self.spans().start(&setup.tracer, &setup.root, name, kind, parent, attributes)
     }
 
     /// Ends what the guest left open; called once when the instance is torn down. Returns the

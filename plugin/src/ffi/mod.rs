@@ -26,12 +26,13 @@ use std::ffi::CStr;
 /// Bytes in one Wasm page.
 const PAGE_SIZE: usize = 65536;
 
-/// Borrows memory 0 of the calling guest for the duration of a host call.
+/// Borrows memory 0 of the calling guest, writable, for the duration of a host call.
 ///
 /// # Safety
 /// `frame` must be the calling frame WasmEdge passed to the running host function, and the
 /// returned view must not outlive that call (the guest cannot run, and so cannot grow or change
-/// its memory, until the host function returns).
+/// its memory, until the host function returns; a memory shared with other threads is not
+/// supported by wasm32-wasip1 guests).
 unsafe fn guest_memory<'a>(frame: *const sys::WasmEdge_CallingFrameContext) -> GuestMemory<'a> {
     let mem = sys::WasmEdge_CallingFrameGetMemoryInstance(frame, 0);
     if mem.is_null() {
@@ -42,11 +43,11 @@ unsafe fn guest_memory<'a>(frame: *const sys::WasmEdge_CallingFrameContext) -> G
         return GuestMemory::empty();
     }
     let size_u32 = u32::try_from(size).unwrap_or(u32::MAX);
-    let ptr = sys::WasmEdge_MemoryInstanceGetPointerConst(mem, 0, size_u32);
+    let ptr = sys::WasmEdge_MemoryInstanceGetPointer(mem, 0, size_u32);
     if ptr.is_null() {
         return GuestMemory::empty();
     }
-    GuestMemory::new(std::slice::from_raw_parts(ptr, size_u32 as usize))
+    GuestMemory::new(std::slice::from_raw_parts_mut(ptr, size_u32 as usize))
 }
 
 /// The version string of the WasmEdge library the plugin runs in.

@@ -162,14 +162,14 @@ unsafe extern "C" fn trampoline<const I: usize>(
                 };
             }
             let takes_pointers = function.params.iter().any(|p| p.name.ends_with("_ptr"));
-            let memory = if takes_pointers {
+            let mut memory = if takes_pointers {
                 let memory = guest_memory(frame);
                 instance.stats().observe_memory(memory.size());
                 memory
             } else {
                 GuestMemory::empty()
             };
-            let result = body(instance, &memory, &args[..function.params.len()]);
+            let result = body(instance, &mut memory, &args[..function.params.len()]);
             *output = match function.result {
                 ValType::I32 => sys::WasmEdge_ValueGenI32(result as i32),
                 ValType::I64 => sys::WasmEdge_ValueGenI64(result),
@@ -187,7 +187,7 @@ unsafe extern "C" fn trampoline<const I: usize>(
 }
 
 /// One trampoline per entry of [`HOST_FUNCTIONS`], by index.
-const TRAMPOLINES: [Trampoline; 15] = [
+const TRAMPOLINES: [Trampoline; 18] = [
     trampoline::<0>,
     trampoline::<1>,
     trampoline::<2>,
@@ -203,5 +203,8 @@ const TRAMPOLINES: [Trampoline; 15] = [
     trampoline::<12>,
     trampoline::<13>,
     trampoline::<14>,
+    trampoline::<15>,
+    trampoline::<16>,
+    trampoline::<17>,
 ];
 const _: () = assert!(TRAMPOLINES.len() == HOST_FUNCTIONS.len(), "one trampoline per host function");

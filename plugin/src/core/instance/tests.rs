@@ -55,12 +55,12 @@ impl Harness {
         let desc = self.put(300, b"a test instrument");
         let b: Vec<u8> = bounds.iter().flat_map(|f| f.to_le_bytes()).collect();
         let b = self.put(400, &b);
-        self.instance.instrument_create(&GuestMemory::new(&self.mem), kind, value_type, n, unit, desc, b)
+        self.instance.instrument_create(&GuestMemory::new(&mut self.mem), kind, value_type, n, unit, desc, b)
     }
 
     fn record(&mut self, instrument: Handle, m: Measurement, attrs: &[u8]) -> HostResult<()> {
         let a = self.put(1024, attrs);
-        self.instance.metric_record(&GuestMemory::new(&self.mem), instrument as i64, m, a)
+        self.instance.metric_record(&GuestMemory::new(&mut self.mem), instrument as i64, m, a)
     }
 
     /// Collects once and hands the data of metric `name` to `f`.
@@ -81,7 +81,7 @@ impl Harness {
     fn start(&mut self, name: &str, kind: i32, parent: i64, attrs: &[u8]) -> HostResult<Handle> {
         let n = self.put(0, name.as_bytes());
         let a = self.put(1024, attrs);
-        self.instance.span_start(&GuestMemory::new(&self.mem), n, kind, parent, a)
+        self.instance.span_start(&GuestMemory::new(&mut self.mem), n, kind, parent, a)
     }
 
     fn finished(&self) -> Vec<SpanData> {
@@ -143,12 +143,12 @@ fn events_status_and_exceptions_are_recorded() {
     let mem_attrs = Enc::default().bool("hit", false).0;
     let name = h.put(0, b"cache");
     let attrs = h.put(100, &mem_attrs);
-    h.instance.span_add_event(&GuestMemory::new(&h.mem), s, name, attrs).unwrap();
+    h.instance.span_add_event(&GuestMemory::new(&mut h.mem), s, name, attrs).unwrap();
     let ty = h.put(200, b"io");
     let msg = h.put(300, b"disk full");
     let empty = GuestSlice { ptr: 0, len: 0 };
-    h.instance.span_record_exception(&GuestMemory::new(&h.mem), s, ty, msg, empty).unwrap();
-    h.instance.span_set_status(&GuestMemory::new(&h.mem), s, 2, msg).unwrap();
+    h.instance.span_record_exception(&GuestMemory::new(&mut h.mem), s, ty, msg, empty).unwrap();
+    h.instance.span_set_status(&GuestMemory::new(&mut h.mem), s, 2, msg).unwrap();
     h.instance.span_end(s).unwrap();
 
     let spans = h.finished();
@@ -185,13 +185,13 @@ fn bad_arguments_are_refused_before_anything_is_recorded() {
     assert_eq!(h.start("s", 9, 0, &[]).unwrap_err().status(), Status::INVALID_ARGUMENT);
     assert_eq!(h.start("s", 0, 0, &[1, 2]).unwrap_err().status(), Status::MALFORMED);
     let bad_name = h.put(0, &[0xff, 0xfe]);
-    let mem = GuestMemory::new(&h.mem);
+    let mem = GuestMemory::new(&mut h.mem);
     let none = GuestSlice { ptr: 0, len: 0 };
     assert_eq!(h.instance.span_start(&mem, bad_name, 0, 0, none).unwrap_err().status(), Status::INVALID_UTF8);
     let outside = GuestSlice { ptr: 65530, len: 10 };
     assert_eq!(h.instance.span_start(&mem, outside, 0, 0, none).unwrap_err().status(), Status::OUT_OF_BOUNDS);
     let s = h.start("ok", 0, 0, &[]).unwrap() as i64;
-    let mem = GuestMemory::new(&h.mem);
+    let mem = GuestMemory::new(&mut h.mem);
     assert_eq!(h.instance.span_set_status(&mem, s, 7, none).unwrap_err().status(), Status::INVALID_ARGUMENT);
     h.instance.span_end(s).unwrap();
     assert_eq!(h.finished().len(), 1);
@@ -239,20 +239,20 @@ fn close_without_tracing_starts_nothing() {
 fn host_table_bodies_return_statuses_and_handles() {
     let mut h = Harness::new(16);
     let name = h.put(0, b"via-table");
-    let call = |h: &Harness, f: &str, args: &[i64]| {
+    let call = |h: &mut Harness, f: &str, args: &[i64]| {
         let (sig, body) = HOST_FUNCTIONS.iter().find(|(s, _)| s.name == f).unwrap();
         assert_eq!(sig.params.len(), args.len());
-        body(&h.instance, &GuestMemory::new(&h.mem), args)
+        body(&h.instance, &mut GuestMemory::new(&mut h.mem), args)
     };
-    assert_eq!(call(&h, "abi_version", &[]), wasmedge_otel_abi::ABI_VERSION as i64);
-    let s = call(&h, "span_start", &[name.ptr as i64, name.len as i64, 0, 0, 0, 0]);
+    assert_eq!(call(&mut h, "abi_version", &[]), wasmedge_otel_abi::ABI_VERSION as i64);
+    let s = call(&mut h, "span_start", &[name.ptr as i64, name.len as i64, 0, 0, 0, 0]);
     assert!(s > 0);
-    assert_eq!(call(&h, "span_current", &[]), s);
+    assert_eq!(call(&mut h, "span_current", &[]), s);
     // A pointer near 4 GiB, passed as the negative i32 a guest would pass.
-    assert_eq!(call(&h, "span_set_attributes", &[s, -16, 8]), Status::OUT_OF_BOUNDS.0 as i64);
-    assert_eq!(call(&h, "span_end", &[s]), 0);
-    assert_eq!(call(&h, "span_end", &[s]), Status::INVALID_HANDLE.0 as i64);
-    assert_eq!(call(&h, "span_current", &[]), 0);
+    assert_eq!(call(&mut h, "span_set_attributes", &[s, -16, 8]), Status::OUT_OF_BOUNDS.0 as i64);
+    assert_eq!(call(&mut h, "span_end", &[s]), 0);
+    assert_eq!(call(&mut h, "span_end", &[s]), Status::INVALID_HANDLE.0 as i64);
+    assert_eq!(call(&mut h, "span_current", &[]), 0);
     assert_eq!(h.finished()[0].attributes, Vec::<KeyValue>::new());
     let _ = Value::from(1i64);
 }
@@ -339,10 +339,10 @@ fn bound_instruments_record_with_their_attributes() {
     let mut h = Harness::new(4);
     let c = h.instrument(COUNTER, INT, "hits", &[]).unwrap();
     let attrs = h.put(1024, &Enc::default().str("cache", "main").0);
-    let bound = h.instance.metric_bind(&GuestMemory::new(&h.mem), c as i64, attrs).unwrap();
+    let bound = h.instance.metric_bind(&GuestMemory::new(&mut h.mem), c as i64, attrs).unwrap();
     assert_ne!(bound, c, "bound handles are their own");
     assert_eq!(
-        h.instance.metric_bind(&GuestMemory::new(&h.mem), c as i64, attrs).unwrap(),
+        h.instance.metric_bind(&GuestMemory::new(&mut h.mem), c as i64, attrs).unwrap(),
         bound,
         "same pair, same handle"
     );
@@ -375,13 +375,13 @@ fn logs_carry_severity_body_attributes_and_the_current_span() {
     let mut h = Harness::new(4);
     let body = h.put(2000, b"outside");
     let none = GuestSlice { ptr: 0, len: 0 };
-    h.instance.log_emit(&GuestMemory::new(&h.mem), 13, body, none).unwrap();
+    h.instance.log_emit(&GuestMemory::new(&mut h.mem), 13, body, none).unwrap();
     let span = h.start("work", 0, 0, &[]).unwrap();
     let body = h.put(2000, b"inside");
     let attrs = h.put(3000, &Enc::default().i64("n", 3).0);
-    h.instance.log_emit(&GuestMemory::new(&h.mem), 9, body, attrs).unwrap();
+    h.instance.log_emit(&GuestMemory::new(&mut h.mem), 9, body, attrs).unwrap();
     assert_eq!(
-        h.instance.log_emit(&GuestMemory::new(&h.mem), 25, body, none).unwrap_err().status(),
+        h.instance.log_emit(&GuestMemory::new(&mut h.mem), 25, body, none).unwrap_err().status(),
         Status::INVALID_ARGUMENT
     );
     h.instance.span_end(span as i64).unwrap();
@@ -397,4 +397,46 @@ fn logs_carry_severity_body_attributes_and_the_current_span() {
     let span = &h.finished()[0];
     let cx = inside.trace_context().expect("inside a span");
     assert_eq!((cx.trace_id, cx.span_id), (span.span_context.trace_id(), span.span_context.span_id()));
+}
+
+#[test]
+fn trace_context_is_written_for_a_span_and_read_for_a_remote_parent() {
+    let mut h = Harness::new(16);
+    let s = h.start("outgoing", 2, 0, &[]).unwrap();
+    let buf = GuestSlice { ptr: 4000, len: 64 };
+    let n = h.instance.span_traceparent(&mut GuestMemory::new(&mut h.mem), 0, buf).unwrap();
+    assert_eq!(n, 55);
+    let header = std::str::from_utf8(&h.mem[4000..4055]).unwrap().to_owned();
+    let small = GuestSlice { ptr: 4000, len: 54 };
+    assert_eq!(
+        h.instance.span_traceparent(&mut GuestMemory::new(&mut h.mem), s as i64, small).unwrap_err().status(),
+        Status::LIMIT_EXCEEDED
+    );
+    assert_eq!(h.instance.span_tracestate(&mut GuestMemory::new(&mut h.mem), 0, buf).unwrap(), 0);
+    h.instance.span_end(s as i64).unwrap();
+    assert_eq!(
+        h.instance.span_traceparent(&mut GuestMemory::new(&mut h.mem), 0, buf).unwrap(),
+        0,
+        "nothing open"
+    );
+
+    // A server continues the trace from the header.
+    let name = h.put(0, b"incoming");
+    let tp = h.put(100, header.as_bytes());
+    let none = GuestSlice { ptr: 0, len: 0 };
+    let server =
+        h.instance.span_start_remote(&GuestMemory::new(&mut h.mem), name, 1, tp, none, none).unwrap();
+    h.instance.span_end(server as i64).unwrap();
+    let bad = h.put(100, b"00-zz-zz-01");
+    let fresh =
+        h.instance.span_start_remote(&GuestMemory::new(&mut h.mem), name, 1, bad, none, none).unwrap();
+    h.instance.span_end(fresh as i64).unwrap();
+
+    let spans = h.finished();
+    let (out, incoming) = (&spans[0], &spans[1]);
+    assert_eq!(header, format!("00-{}-{}-01", out.span_context.trace_id(), out.span_context.span_id()));
+    assert_eq!(incoming.span_context.trace_id(), out.span_context.trace_id());
+    assert_eq!(incoming.parent_span_id, out.span_context.span_id());
+    assert!(incoming.parent_span_is_remote);
+    assert_eq!(spans[2].parent_span_id, opentelemetry::trace::SpanId::INVALID, "invalid header: new trace");
 }
