@@ -75,7 +75,7 @@ impl Default for InstanceLimits {
 pub struct Instance {
     source: TelemetrySource,
     setup: OnceLock<TelemetrySetup>,
-    spans: Mutex<SpanTable>,
+    spans: Arc<Mutex<SpanTable>>,
     metrics: Mutex<MetricTable>,
     stats: Arc<InstanceStats>,
     limits: InstanceLimits,
@@ -90,10 +90,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Instance {
     /// A fresh instance; nothing is started until the first telemetry call.
     pub fn new(source: TelemetrySource, limits: InstanceLimits) -> Self {
+        let spans = Arc::new(Mutex::new(SpanTable::new(limits.max_open_spans)));
+        super::trace::register(&spans);
         Instance {
             source,
             setup: OnceLock::new(),
-            spans: Mutex::new(SpanTable::new(limits.max_open_spans)),
+            spans,
             metrics: Mutex::new(MetricTable::default()),
             stats: Arc::new(InstanceStats::default()),
             limits,
@@ -282,6 +284,7 @@ impl Instance {
         }
         let current = self.spans().current_context();
         logs::emit(&self.setup().logger, severity, body, attributes, current.as_ref());
+        super::stats::count_log_emitted();
         Ok(())
     }
 

@@ -1,6 +1,7 @@
-//! Runtime statistics of one module instance, kept by the FFI layer on every host call and read by
-//! the runtime metrics (see `export::runtime_metrics`). Plain atomics: updating them costs the
-//! guest's thread no lock.
+//! Runtime statistics: per module instance (kept by the FFI layer on every host call and read by
+//! the runtime metrics, see `export::runtime_metrics`), and process-wide counts of what was handed
+//! to the SDK for export (read by the loss report at exit). Plain atomics: updating them costs
+//! the guest's thread no lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,4 +32,27 @@ impl InstanceStats {
     pub fn memory_bytes(&self) -> u64 {
         self.memory_bytes.load(Ordering::Relaxed)
     }
+}
+
+static SPANS_ENDED: AtomicU64 = AtomicU64::new(0);
+static LOGS_EMITTED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a sampled span handed to the SDK's processors.
+pub fn count_span_ended() {
+    SPANS_ENDED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a log record handed to the SDK's processors.
+pub fn count_log_emitted() {
+    LOGS_EMITTED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Sampled spans ended so far, in the whole process.
+pub fn spans_ended() -> u64 {
+    SPANS_ENDED.load(Ordering::Relaxed)
+}
+
+/// Log records emitted so far, in the whole process.
+pub fn logs_emitted() -> u64 {
+    LOGS_EMITTED.load(Ordering::Relaxed)
 }

@@ -10,6 +10,7 @@ use opentelemetry::trace::{self, Span as _, SpanContext, TraceContextExt, Tracer
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::SystemTime;
 use wasmedge_otel_abi::{SpanKind, StatusCode, PARENT_CURRENT, PARENT_NONE};
 
@@ -161,8 +162,8 @@ impl SpanTable {
 
     /// Ends a span; its handle becomes invalid.
     pub fn end(&mut self, handle: Handle) -> HostResult<()> {
-        let mut span = self.spans.remove(handle).map_err(|e| lookup(e, handle))?;
-        span.end();
+        let span = self.spans.remove(handle).map_err(|e| lookup(e, handle))?;
+        finish(span);
         if self.current.last() == Some(&handle) {
             self.current.pop();
         } else if let Some(i) = self.current.iter().rposition(|h| *h == handle) {
@@ -221,11 +222,37 @@ impl SpanTable {
         let mut open = self.spans.drain();
         self.current.clear();
         open.reverse();
-        for (_, span) in &mut open {
+        let count = open.len();
+        for (_, mut span) in open {
             span.set_attribute(KeyValue::new(UNFINISHED_ATTRIBUTE, true));
             span.set_status(trace::Status::error(UNFINISHED_MESSAGE));
-            span.end();
+            finish(span);
         }
-        open.len()
+        count
     }
+}
+
+/// Ends a span, counting it when it is sampled (and so goes on to the exporters).
+fn finish(mut span: SdkSpan) {
+    if span.span_context().is_sampled() {
+        super::stats::count_span_ended();
+    }
+    span.end();
+}
+
+static TABLES: Mutex<Vec<Weak<Mutex<SpanTable>>>> = Mutex::new(Vec::new());
+
+/// Makes a table reachable by [`end_unfinished_everywhere`].
+pub fn register(table: &Arc<Mutex<SpanTable>>) {
+    let mut tables = TABLES.lock().unwrap_or_else(|p| p.into_inner());
+    tables.retain(|t| t.strong_count() > 0);
+    tables.push(Arc::downgrade(table));
+}
+
+/// Ends the open spans of every live instance, as unfinished; for a process about to be stopped
+/// by a signal, where no instance finalizer will run. Returns how many were ended.
+pub fn end_unfinished_everywhere() -> usize {
+    let tables: Vec<_> =
+        TABLES.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
+    tables.iter().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).end_unfinished()).sum()
 }

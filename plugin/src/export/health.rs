@@ -9,17 +9,35 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Exported and failed counts of one signal.
 #[derive(Debug, Default)]
 pub struct SignalCounts {
+    exporting: AtomicBool,
     exported: AtomicU64,
     failed: AtomicU64,
 }
 
 impl SignalCounts {
+    const fn new() -> Self {
+        SignalCounts {
+            exporting: AtomicBool::new(false),
+            exported: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        }
+    }
+
+    fn start_exporting(&self) {
+        self.exporting.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a counted exporter serves this signal (with none, nothing is expected to arrive).
+    pub fn exporting(&self) -> bool {
+        self.exporting.load(Ordering::Relaxed)
+    }
+
     fn count(&self, n: usize, result: &OTelSdkResult) {
         let counter = if result.is_ok() { &self.exported } else { &self.failed };
         counter.fetch_add(n as u64, Ordering::Relaxed);
@@ -49,17 +67,49 @@ pub struct Health {
 
 /// The process's counts.
 pub fn health() -> &'static Health {
-    static HEALTH: Health = Health {
-        spans: SignalCounts { exported: AtomicU64::new(0), failed: AtomicU64::new(0) },
-        logs: SignalCounts { exported: AtomicU64::new(0), failed: AtomicU64::new(0) },
-        metric_points: SignalCounts { exported: AtomicU64::new(0), failed: AtomicU64::new(0) },
-    };
+    static HEALTH: Health =
+        Health { spans: SignalCounts::new(), logs: SignalCounts::new(), metric_points: SignalCounts::new() };
     &HEALTH
+}
+
+/// One stderr line saying what was lost, if anything: items that failed to export after the
+/// exporter's retries, and items handed to the SDK that were never exported (dropped by a full
+/// queue, or still buffered when the exit flush ended). `None` when nothing was lost.
+pub fn loss_report(spans_ended: u64, logs_emitted: u64) -> Option<String> {
+    let h = health();
+    let lost = |handed: u64, counts: &SignalCounts, what: &str| {
+        if !counts.exporting() {
+            return None;
+        }
+        let failed = counts.failed();
+        let dropped = handed.saturating_sub(counts.exported() + failed);
+        (failed + dropped > 0).then(|| {
+            format!("{} {what} ({failed} failed to export, {dropped} dropped or unflushed)", failed + dropped)
+        })
+    };
+    let parts: Vec<String> = [
+        lost(spans_ended, &h.spans, "spans"),
+        lost(logs_emitted, &h.logs, "log records"),
+        (h.metric_points.failed() > 0)
+            .then(|| format!("{} metric data points failed to export", h.metric_points.failed())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| format!("wasmedge_otel: telemetry lost: {}", parts.join(", ")))
 }
 
 /// A span exporter that counts what it exports.
 #[derive(Debug)]
-pub struct CountingSpanExporter<E>(pub E);
+pub struct CountingSpanExporter<E>(E);
+
+impl<E> CountingSpanExporter<E> {
+    /// Wraps `exporter`; from now on spans are expected to be exported.
+    pub fn new(exporter: E) -> Self {
+        health().spans.start_exporting();
+        CountingSpanExporter(exporter)
+    }
+}
 
 impl<E: SpanExporter> SpanExporter for CountingSpanExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
@@ -81,7 +131,15 @@ impl<E: SpanExporter> SpanExporter for CountingSpanExporter<E> {
 
 /// A log exporter that counts what it exports.
 #[derive(Debug)]
-pub struct CountingLogExporter<E>(pub E);
+pub struct CountingLogExporter<E>(E);
+
+impl<E> CountingLogExporter<E> {
+    /// Wraps `exporter`; from now on log records are expected to be exported.
+    pub fn new(exporter: E) -> Self {
+        health().logs.start_exporting();
+        CountingLogExporter(exporter)
+    }
+}
 
 impl<E: LogExporter> LogExporter for CountingLogExporter<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
@@ -100,7 +158,15 @@ impl<E: LogExporter> LogExporter for CountingLogExporter<E> {
 
 /// A metric exporter that counts the data points it exports.
 #[derive(Debug)]
-pub struct CountingMetricExporter<E>(pub E);
+pub struct CountingMetricExporter<E>(E);
+
+impl<E> CountingMetricExporter<E> {
+    /// Wraps `exporter`.
+    pub fn new(exporter: E) -> Self {
+        health().metric_points.start_exporting();
+        CountingMetricExporter(exporter)
+    }
+}
 
 fn points<T>(data: &MetricData<T>) -> usize {
     match data {

@@ -36,7 +36,7 @@ pub fn provider(
                             .with_max_queue_size(batch.max_queue_size)
                             .with_max_export_batch_size(batch.max_export_batch_size)
                             .build();
-                        let processor = BatchLogProcessor::builder(CountingLogExporter(e))
+                        let processor = BatchLogProcessor::builder(CountingLogExporter::new(e))
                             .with_batch_config(batch)
                             .build();
                         b = b.with_log_processor(processor);

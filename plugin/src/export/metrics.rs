@@ -45,7 +45,7 @@ pub fn provider(
                 match built {
                     Some(Ok(e)) => {
                         b = b.with_reader(
-                            PeriodicReader::builder(CountingMetricExporter(e))
+                            PeriodicReader::builder(CountingMetricExporter::new(e))
                                 .with_interval(interval)
                                 .build(),
                         )

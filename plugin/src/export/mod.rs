@@ -14,6 +14,7 @@ pub mod metrics;
 mod otlp;
 pub mod resource;
 pub mod runtime_metrics;
+mod signals;
 pub mod traces;
 
 use crate::core::instance::TelemetrySetup;
@@ -135,6 +136,11 @@ impl ExportPipeline {
                 self.exit_flush_timeout
             );
         }
+        if let Some(line) =
+            health::loss_report(crate::core::stats::spans_ended(), crate::core::stats::logs_emitted())
+        {
+            eprintln!("{line}");
+        }
     }
 }
 
@@ -156,7 +162,15 @@ static PIPELINE: OnceLock<ExportPipeline> = OnceLock::new();
 
 /// The process-wide pipeline, built on first use from the environment.
 pub fn global(info: impl FnOnce() -> RuntimeInfo) -> &'static ExportPipeline {
-    PIPELINE.get_or_init(|| ExportPipeline::new(config(), &info()))
+    let mut built = false;
+    let pipeline = PIPELINE.get_or_init(|| {
+        built = true;
+        ExportPipeline::new(config(), &info())
+    });
+    if built && !config().sdk_disabled {
+        signals::watch(pipeline);
+    }
+    pipeline
 }
 
 /// The process-wide pipeline if some instance has started it.

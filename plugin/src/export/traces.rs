@@ -32,7 +32,7 @@ fn batched<E: SpanExporter + 'static>(
         .with_max_export_batch_size(batch.max_export_batch_size)
         .build();
     b.with_span_processor(
-        BatchSpanProcessor::builder(CountingSpanExporter(e)).with_batch_config(batch).build(),
+        BatchSpanProcessor::builder(CountingSpanExporter::new(e)).with_batch_config(batch).build(),
     )
 }
 
