@@ -8,7 +8,7 @@ GUEST_DIR    := target/guests/$(GUEST_TARGET)/release
 PLUGIN_DIR   := target/plugin
 DEMO_PORT    ?= 4317
 
-.PHONY: all setup build plugin guests collector demo test lint fmt clean sizes
+.PHONY: all setup build plugin guests collector demo demo-metrics test lint fmt clean sizes
 
 all: build
 
@@ -34,6 +34,12 @@ collector: setup
 demo: build
 	$(CARGO) build --release -p wasmedge-otel-collector
 	@bash scripts/demo.sh $(DEMO_PORT) $(PLUGIN_DIR) $(GUEST_DIR)/hello.wasm
+
+# Like `demo`, with examples/metrics-demo: five simulated HTTP requests. Prints the log records and
+# metrics the collector received (one JSON line per OTLP request), then the span tree.
+demo-metrics: build
+	$(CARGO) build --release -p wasmedge-otel-collector
+	@bash scripts/demo-metrics.sh $(DEMO_PORT) $(PLUGIN_DIR) $(GUEST_DIR)/metrics-demo.wasm
 
 # Unit tests of every crate, and end-to-end tests running the real wasmedge CLI (interpreted and
 # AOT) against the test collector. The end-to-end tests use the debug build of the plugin.

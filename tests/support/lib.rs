@@ -262,8 +262,7 @@ pub fn last_metric(collector: &Collector, name: &str) -> Option<Metric> {
         .flat_map(|r| r.request.resource_metrics.iter())
         .flat_map(|rm| rm.scope_metrics.iter())
         .flat_map(|sm| sm.metrics.iter())
-        .filter(|m| m.name == name)
-        .next_back()
+        .rfind(|m| m.name == name)
         .cloned()
 }
 
