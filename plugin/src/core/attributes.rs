@@ -108,13 +108,17 @@ pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
     Ok(keep_last_per_key(out))
 }
 
+/// `s` cut to at most `max_chars` characters.
+pub fn truncate_str(s: &str, max_chars: usize) -> &str {
+    s.char_indices().nth(max_chars).map_or(s, |(i, _)| &s[..i])
+}
+
 /// Truncates every string value (and every string in an array) to at most `max_chars`
 /// characters, as `OTEL_*_ATTRIBUTE_VALUE_LENGTH_LIMIT` asks. Other values are left alone.
 pub fn truncate_values(kvs: &mut [KeyValue], max_chars: usize) {
     fn cut(s: &StringValue, max_chars: usize) -> Option<StringValue> {
-        let s = s.as_str();
-        let end = s.char_indices().nth(max_chars).map(|(i, _)| i)?;
-        Some(StringValue::from(s[..end].to_owned()))
+        let cut = truncate_str(s.as_str(), max_chars);
+        (cut.len() < s.as_str().len()).then(|| StringValue::from(cut.to_owned()))
     }
     for kv in kvs {
         match &mut kv.value {

@@ -196,8 +196,13 @@ impl Instance {
         msg: GuestSlice,
         attrs: GuestSlice,
     ) -> HostResult<()> {
-        let exception_type = mem.str(exception_type.ptr, exception_type.len)?;
-        let message = mem.str(msg.ptr, msg.len)?;
+        let mut exception_type = mem.str(exception_type.ptr, exception_type.len)?;
+        let mut message = mem.str(msg.ptr, msg.len)?;
+        if let Some(max) = self.limits.span_value_length {
+            // They become the event's exception.type and exception.message attributes.
+            exception_type = attributes::truncate_str(exception_type, max);
+            message = attributes::truncate_str(message, max);
+        }
         let attributes = self.span_attributes(mem, attrs)?;
         self.spans().record_exception(span as Handle, exception_type, message, attributes)
     }

@@ -83,9 +83,13 @@ pub fn extract(traceparent: &str, tracestate: &str) -> Option<Context> {
 }
 
 /// The run's root context from the `TRACEPARENT` and `TRACESTATE` variables of the `wasmedge`
-/// process, as CI systems and calling processes set them. An invalid value is reported once on
-/// stderr and ignored.
-pub fn root_from_env() -> Context {
+/// process, as CI systems and calling processes set them; read only when the `tracecontext`
+/// propagator is enabled (`OTEL_PROPAGATORS`). An invalid value is reported once on stderr and
+/// ignored.
+pub fn root_from_env(tracecontext_enabled: bool) -> Context {
+    if !tracecontext_enabled {
+        return Context::new();
+    }
     let Ok(traceparent) = std::env::var("TRACEPARENT") else { return Context::new() };
     let tracestate = std::env::var("TRACESTATE").unwrap_or_default();
     extract(&traceparent, &tracestate).unwrap_or_else(|| {

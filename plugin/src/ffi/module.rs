@@ -46,7 +46,9 @@ fn new_instance() -> Instance {
             wasmedge_version: wasmedge_version(),
             module_name: resource::module_name_from_args(std::env::args_os()),
         })
-        .telemetry(propagation::root_from_env())
+        .telemetry(propagation::root_from_env(
+            export::config().propagators.contains(&export::config::Propagator::TraceContext),
+        ))
     });
     let config = export::config();
     crate::core::host::set_debug(config.log_level == export::config::LogLevel::Debug);
