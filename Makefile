@@ -8,7 +8,7 @@ GUEST_DIR    := target/guests/$(GUEST_TARGET)/release
 PLUGIN_DIR   := target/plugin
 DEMO_PORT    ?= 4317
 
-.PHONY: all setup build plugin guests collector demo demo-metrics test lint fmt clean sizes
+.PHONY: all setup build plugin guests collector demo demo-metrics demo-http test lint fmt clean sizes
 
 all: build
 
@@ -40,6 +40,12 @@ demo: build
 demo-metrics: build
 	$(CARGO) build --release -p wasmedge-otel-collector
 	@bash scripts/demo-metrics.sh $(DEMO_PORT) $(PLUGIN_DIR) $(GUEST_DIR)/metrics-demo.wasm
+
+# Two instances of examples/http-service (A on 8080 calling B on 8081) under wasmedge with the plugin,
+# requests sent with curl, and the span tree of one trace across both services.
+demo-http: build
+	$(CARGO) build --release -p wasmedge-otel-collector
+	@bash scripts/demo-http.sh $(DEMO_PORT) $(PLUGIN_DIR) $(GUEST_DIR)/http-service.wasm
 
 # Unit tests of every crate, and end-to-end tests running the real wasmedge CLI (interpreted and
 # AOT) against the test collector. The end-to-end tests use the debug build of the plugin.

@@ -77,6 +77,7 @@ fn required_imports(example: &str) -> &'static [&'static str] {
             "span_record_exception",
         ],
         "hello-world" => TRACING,
+        "http-service" => &["span_start_remote", "span_traceparent", "span_tracestate", "span_end", "log_emit"],
         "all-signals" => {
             &["abi_version", "span_start", "span_end", "instrument_create", "metric_record_i64", "log_emit"]
         }

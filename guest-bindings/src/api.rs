@@ -358,7 +358,7 @@ impl Span {
     }
 
     #[inline]
-    fn raw_handle(&self) -> Option<i64> {
+    pub(crate) fn raw_handle(&self) -> Option<i64> {
         self.handle.map(|h| h.get() as i64)
     }
 
@@ -447,6 +447,19 @@ fn send_attributes(handle: i64, buf: &mut [u8; BUFFER_LEN], attributes: &[KeyVal
     }
 }
 
+/// The started span, or a no-op span for an error (reported with `std` if it is an ABI mismatch).
+#[inline]
+pub(crate) fn or_noop(result: Result<Span, Error>) -> Span {
+    match result {
+        Ok(span) => span,
+        Err(_error) => {
+            #[cfg(feature = "std")]
+            warn_once(&_error);
+            Span::noop()
+        }
+    }
+}
+
 /// Configures a span before starting it; see [`Span::builder`].
 #[must_use = "a builder does nothing until `.start()`"]
 #[derive(Clone, Copy, Debug)]
@@ -499,31 +512,34 @@ impl<'a> SpanBuilder<'a> {
     /// Starts the span and makes it the current span; returns a no-op span if that fails (ABI mismatch,
     /// host error). With feature `std`, an ABI mismatch is reported once on stderr.
     pub fn start(self) -> Span {
-        match self.try_start() {
-            Ok(span) => span,
-            Err(_error) => {
-                #[cfg(feature = "std")]
-                warn_once(&_error);
-                Span::noop()
-            }
-        }
+        or_noop(self.try_start())
     }
 
     /// Starts the span like [`SpanBuilder::start`], but reports why it could not be started.
     /// Errors of the follow-up `span_set_attributes` calls, if any, are ignored.
     pub fn try_start(self) -> Result<Span, Error> {
+        // `self.parent` is read in the closure, after the ABI check, as before this path was shared.
+        self.try_start_with(|name, kind, attrs| {
+            raw::span_start(
+                raw::ptr(name),
+                raw::len(name),
+                kind,
+                self.parent,
+                raw::ptr(attrs),
+                raw::len(attrs),
+            )
+        })
+    }
+
+    /// What every way of starting a span does: the ABI check, then `start(name, kind, attributes)` with
+    /// the first buffer-full of attributes, then `span_set_attributes` with the rest. Generic, so that
+    /// only the start functions a program uses are linked.
+    #[inline]
+    pub(crate) fn try_start_with(self, start: impl FnOnce(&[u8], i32, &[u8]) -> i64) -> Result<Span, Error> {
         check_abi()?;
         let mut buf = [0; BUFFER_LEN];
         let (attrs, next) = encode::fill(&mut buf, self.attributes, 0, false);
-        let name = self.name.as_bytes();
-        let result = raw::span_start(
-            raw::ptr(name),
-            raw::len(name),
-            self.kind as i32,
-            self.parent,
-            raw::ptr(attrs),
-            raw::len(attrs),
-        );
+        let result = start(self.name.as_bytes(), self.kind as i32, attrs);
         let handle = handle_from_result(result)?;
         send_attributes(result, &mut buf, self.attributes, next);
         Ok(Span { handle: Some(handle) })

@@ -67,6 +67,24 @@
 //! logs::emit(Severity::Warn2, "slow request", &[kv("duration_ms", 250.0)]);
 //! ```
 //!
+//! # Trace context
+//!
+//! The [`propagation`] module carries a trace across services with W3C Trace Context headers: a server
+//! starts its span under the incoming `traceparent` and `tracestate` with
+//! [`SpanBuilder::remote_parent`], a client sends [`Span::traceparent`] (a [`TraceParent`], 55 bytes on
+//! the stack) and [`Span::tracestate`] with its request.
+//!
+//! ```
+//! use wasmedge_otel_guest::{Span, SpanKind};
+//!
+//! let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+//! let server = Span::builder("GET /api/chain").kind(SpanKind::Server).remote_parent(incoming, "").start();
+//! let client = Span::builder("GET").kind(SpanKind::Client).start();
+//! let outgoing = client.traceparent().unwrap(); // "traceparent: 00-4bf92f35...-<client's span id>-01"
+//! assert_eq!(outgoing.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+//! # drop((client, server));
+//! ```
+//!
 //! # Errors and the ABI check
 //!
 //! Like the OpenTelemetry API, spans, instruments and logs are infallible: their methods return `()`,
@@ -123,7 +141,8 @@
 //! are linked. In a `wasm32-wasip1` release build (`opt-level = "s"`, LTO), a hello world grows by
 //! about 1.3 KB with one span (`examples/hello-world`) and by about 1.7 KB with one span, one counter
 //! and one log record (`examples/all-signals`), imports included; each further call site costs a few
-//! dozen bytes. [`Error`]'s `Display` is linked only if you format an error.
+//! dozen bytes. [`Error`]'s `Display` is linked only if you format an error, and the [`propagation`]
+//! functions and their imports only if you call them.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -135,11 +154,13 @@ mod api;
 pub mod encode;
 pub mod logs;
 pub mod metrics;
+pub mod propagation;
 pub mod raw;
 
 pub use api::{init, kv, Error, KeyValue, Span, SpanBuilder, SpanStatus, Value};
 pub use logs::Severity;
 pub use metrics::{Counter, Gauge, Histogram, UpDownCounter};
+pub use propagation::{current_traceparent, TraceParent};
 /// The ABI definition shared with the plugin (`wasmedge-otel-abi`).
 pub use wasmedge_otel_abi as abi;
 pub use wasmedge_otel_abi::{SpanKind, ABI_VERSION, MODULE_NAME};

@@ -38,20 +38,22 @@
 //! hits.add(2);
 //! ```
 //!
-//! Each `bind` call takes a host handle that lives as long as the instance (at most
-//! [`MAX_BOUND_INSTRUMENTS`](crate::abi::limits::MAX_BOUND_INSTRUMENTS)): bind once, at startup, not per
-//! measurement.
+//! Each distinct binding takes a host handle that lives as long as the instance (at most
+//! [`MAX_BOUND_INSTRUMENTS`](crate::abi::limits::MAX_BOUND_INSTRUMENTS)); binding the same instrument
+//! to the same attributes again returns the same handle. Still, bind once, at startup: each `bind` is a
+//! host call that encodes the attributes.
 //!
 //! # Errors
 //!
 //! Like spans, instruments are infallible. An instrument whose creation failed (an ABI mismatch, or a
-//! refusal by the host: an empty name, unordered boundaries, too many instruments) is a *no-op*: it
+//! refusal by the host: a name or unit breaking OpenTelemetry's rules, unordered boundaries, too many
+//! instruments) is a *no-op*: it
 //! calls nothing and records nothing, and neither does any instrument bound from it;
 //! [`InstrumentBuilder::try_build`] says why. A measurement the host refuses is lost: a negative value
 //! on a [`Counter`] or [`Histogram`], NaN or an infinity. The guest does not check values itself.
 //!
-//! Creating an instrument identical to an earlier one (same kind, value type, name, unit, description
-//! and boundaries) gives the same host instrument, so creating one where it is needed is fine, though
+//! Creating an instrument identical to an earlier one (same kind, value type, name compared
+//! case-insensitively, unit, description and boundaries) gives the same host instrument, so creating one where it is needed is fine, though
 //! each creation is a host call.
 #![forbid(unsafe_code)]
 
@@ -295,8 +297,8 @@ macro_rules! instruments {
             #[doc = concat!("A builder for a `", stringify!($name), "` named `name`, e.g. `", $example, "`.")]
             #[doc = ""]
             #[doc = "A name is ASCII, at most 255 characters, a letter then letters, digits, `_`, `.`, `-`"]
-            #[doc = "and `/`; a unit at most 63 ASCII characters. (OpenTelemetry's rules: the host's SDK"]
-            #[doc = "silently drops an instrument that breaks them.)"]
+            #[doc = "and `/`; a unit at most 63 ASCII characters (OpenTelemetry's rules). The host refuses an"]
+            #[doc = "instrument that breaks them: it is a no-op, and `try_build` returns `INVALID_ARGUMENT`."]
             #[inline]
             pub fn builder(name: &str) -> InstrumentBuilder<'_, Self> {
                 InstrumentBuilder::new(name)
@@ -331,7 +333,8 @@ macro_rules! instruments {
 
             /// Binds the instrument to `attributes` (one buffer, as for measurements), for measurements
             /// that pass only a number; see [`BoundInstrument`]. Bind once and keep the result: each
-            /// call takes a host handle for the rest of the instance's life.
+            /// distinct attribute set takes a host handle for the rest of the instance's life (the same
+            /// one again returns the same handle).
             #[inline]
             pub fn bind(&self, attributes: &[KeyValue<'_>]) -> BoundInstrument<Self> {
                 BoundInstrument { handle: bind(self.handle, attributes), instrument: PhantomData }

@@ -11,6 +11,7 @@ use crate::{init, kv, Error, KeyValue, Span, SpanKind, SpanStatus, Value};
 
 mod logs;
 mod metrics;
+mod propagation;
 
 fn enc(attributes: &[KeyValue<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -383,6 +384,7 @@ fn never_panics_on_odd_inputs() {
     let calls = mock::take_calls();
     let refused = |c: &Call| match *c {
         Call::SpanStart { result, .. }
+        | Call::SpanStartRemote { result, .. }
         | Call::InstrumentCreate { result, .. }
         | Call::MetricBind { result, .. } => result <= 0,
         Call::SpanEnd { result, .. }
@@ -395,6 +397,7 @@ fn never_panics_on_odd_inputs() {
         | Call::MetricBoundRecordI64 { result, .. }
         | Call::MetricBoundRecordF64 { result, .. }
         | Call::LogEmit { result, .. } => result != 0,
+        Call::SpanTraceparent { result, .. } | Call::SpanTracestate { result, .. } => result < 0,
         Call::AbiVersion { .. } | Call::SpanCurrent { .. } => false,
     };
     assert!(!calls.iter().any(refused), "the host accepts every call: {calls:?}");

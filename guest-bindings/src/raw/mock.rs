@@ -3,13 +3,26 @@
 //! It lets code instrumented with this crate be unit-tested on the build machine: every call is
 //! recorded with the exact bytes it passed, and it answers like a well-behaved host (handles of every
 //! kind counting up from 1, the most recently started open span is the current one, arguments and
-//! measurements validated as the ABI specifies and in the plugin's order, attribute buffers decoded,
-//! identical instruments deduplicated, log records stamped with the current span). State is per
-//! thread, like one Wasm instance per thread; the guest's cached ABI check is per thread too, so tests
-//! running in parallel do not interfere.
+//! measurements validated as the ABI specifies and in the plugin's order, instrument names and units
+//! checked against OpenTelemetry's rules, attribute buffers decoded, identical instruments (names
+//! compared case-insensitively) and identical bindings deduplicated, log records stamped with the
+//! current span). State is per thread, like one Wasm instance per thread; the guest's cached ABI check
+//! is per thread too, so tests running in parallel do not interfere.
 //!
 //! Pointers passed to the raw functions are offsets into a simulated linear memory that
-//! [`raw::ptr`](super::ptr) copies bytes into.
+//! [`raw::ptr`](super::ptr) copies bytes into (and [`raw::with_out_buffer`](super::with_out_buffer)
+//! copies back out of, for the functions that write).
+//!
+//! # Trace context
+//!
+//! Every span has a W3C trace context, with predictable ids: span ids are the span's handle
+//! (`0000000000000001` for handle 1), and the `n`-th new trace of the thread has trace id `n`
+//! (`00000000000000000000000000000001`). A span descends from its parent's context, else from the
+//! root context set with [`set_root_context`] (like the `TRACEPARENT` of the `wasmedge` process), else
+//! starts a new, sampled trace. `span_start_remote` parses `traceparent` as the plugin does (the SDK's
+//! rules, and the field widths) and keeps only the sampled flag; an invalid `tracestate` becomes
+//! empty, a valid one is re-joined without blanks, as the SDK does. Unlike the plugin, the mock keeps
+//! unsampled spans like sampled ones: their `traceparent` ends in `-00`.
 //!
 //! ```
 //! use wasmedge_otel_guest::{raw::mock, Span};
@@ -185,6 +198,43 @@ pub enum Call {
         /// Returned status.
         result: i32,
     },
+    /// `span_traceparent(...)`.
+    SpanTraceparent {
+        /// Handle as passed (`0`: the current span, else the root context).
+        span: i64,
+        /// The buffer length as passed.
+        buf_len: i32,
+        /// What the host wrote into the buffer (empty if nothing).
+        written: String,
+        /// Returned byte count or status.
+        result: i32,
+    },
+    /// `span_tracestate(...)`.
+    SpanTracestate {
+        /// Handle as passed (`0`: the current span, else the root context).
+        span: i64,
+        /// The buffer length as passed.
+        buf_len: i32,
+        /// What the host wrote into the buffer (empty if nothing).
+        written: String,
+        /// Returned byte count or status.
+        result: i32,
+    },
+    /// `span_start_remote(...)`.
+    SpanStartRemote {
+        /// Span name.
+        name: String,
+        /// Span kind as passed.
+        kind: i32,
+        /// The incoming `traceparent` as passed.
+        traceparent: String,
+        /// The incoming `tracestate` as passed.
+        tracestate: String,
+        /// The attribute buffer's exact bytes.
+        attrs: Vec<u8>,
+        /// Returned handle or status.
+        result: i64,
+    },
 }
 
 /// An attribute value decoded from a wire buffer by [`decode`].
@@ -284,6 +334,69 @@ enum Measurement {
     F64(f64),
 }
 
+/// A W3C trace context: what `span_traceparent` and `span_tracestate` write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Context {
+    trace_id: u128,
+    span_id: u64,
+    sampled: bool,
+    /// Normalised `tracestate`, possibly empty.
+    tracestate: String,
+}
+
+impl Context {
+    fn traceparent(&self) -> String {
+        std::format!("00-{:032x}-{:016x}-{:02x}", self.trace_id, self.span_id, u8::from(self.sampled))
+    }
+
+    /// Parses incoming headers as the plugin does; `None` for an invalid `traceparent`.
+    fn parse(traceparent: &str, tracestate: &str) -> Option<Context> {
+        let traceparent = traceparent.trim();
+        let fields: Vec<&str> = traceparent.split('-').collect();
+        let hex = |f: &str, width: usize| {
+            f.len() == width && f.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let widths = fields.len() >= 4 && [2, 32, 16, 2].iter().zip(&fields).all(|(w, f)| hex(f, *w));
+        if !widths || fields[0] == "ff" || (fields[0] == "00" && fields.len() != 4) {
+            return None;
+        }
+        let trace_id = u128::from_str_radix(fields[1], 16).ok().filter(|&t| t != 0)?;
+        let span_id = u64::from_str_radix(fields[2], 16).ok().filter(|&s| s != 0)?;
+        let sampled = u8::from_str_radix(fields[3], 16).ok()? & 1 == 1;
+        Some(Context { trace_id, span_id, sampled, tracestate: normalise_tracestate(tracestate) })
+    }
+}
+
+/// A `tracestate` as the SDK keeps it: at most 32 members, blanks around them removed, empty ones
+/// skipped, joined by `,`; empty when any member is invalid.
+fn normalise_tracestate(tracestate: &str) -> String {
+    let key_ok = |k: &str| {
+        k.len() <= 256
+            && k.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-*/@".contains(&b))
+            && k.bytes().filter(|&b| b == b'@').count() <= 1
+    };
+    let mut members = Vec::new();
+    for member in tracestate.split_terminator(',').take(32) {
+        let member = member.trim_matches([' ', '\t']);
+        if member.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = member.split_once('=') else { return String::new() };
+        if !key_ok(key) || value.len() > 256 || value.contains('=') {
+            return String::new();
+        }
+        members.push(member);
+    }
+    members.join(",")
+}
+
+/// An open span: its handle and trace context.
+struct OpenSpan {
+    handle: i64,
+    context: Context,
+}
+
 struct Host {
     memory: Vec<u8>,
     calls: Vec<Call>,
@@ -294,10 +407,14 @@ struct Host {
     /// always `INVALID_HANDLE`.
     next_handle: i64,
     /// Open spans in start order; the last one is the current span.
-    open: Vec<i64>,
+    open: Vec<OpenSpan>,
+    /// The context a span without a local parent descends from (`TRACEPARENT` for the plugin).
+    root: Option<Context>,
+    /// Trace ids handed out so far.
+    traces: u128,
     instruments: Vec<Instrument>,
-    /// Bound handles and the index of their instrument in `instruments`.
-    bound: Vec<(i64, usize)>,
+    /// Bound handles, the index of their instrument in `instruments`, and the attribute bytes.
+    bound: Vec<(i64, usize, Vec<u8>)>,
 }
 
 /// Offsets below this are never handed out, so that no placed buffer sits at address 0.
@@ -313,6 +430,8 @@ impl Host {
             instrument_create_error: None,
             next_handle: 1,
             open: Vec::new(),
+            root: None,
+            traces: 0,
             instruments: Vec::new(),
             bound: Vec::new(),
         }
@@ -366,11 +485,68 @@ impl Host {
         decode(self.read(ptr, len)?).map(drop)
     }
 
-    fn span_arg(&self, span: i64) -> Result<(), Status> {
-        if self.open.contains(&span) {
-            Ok(())
-        } else {
-            Err(Status::INVALID_HANDLE)
+    fn span_arg(&self, span: i64) -> Result<&Context, Status> {
+        self.open.iter().find(|s| s.handle == span).map(|s| &s.context).ok_or(Status::INVALID_HANDLE)
+    }
+
+    /// The context `span` names for `span_traceparent`: a span, or with `0` the current span, else the
+    /// root context.
+    fn context_for(&self, span: i64) -> Result<Option<&Context>, Status> {
+        if span != 0 {
+            return self.span_arg(span).map(Some);
+        }
+        Ok(self.open.last().map(|s| &s.context).or(self.root.as_ref()))
+    }
+
+    /// Opens a span with a fresh span id under `parent` (a new sampled trace if `None`).
+    fn open_span(&mut self, parent: Option<Context>) -> i64 {
+        let handle = self.new_handle();
+        let context = match parent {
+            Some(parent) => Context { span_id: handle as u64, ..parent },
+            None => {
+                self.traces += 1;
+                Context {
+                    trace_id: self.traces,
+                    span_id: handle as u64,
+                    sampled: true,
+                    tracestate: String::new(),
+                }
+            }
+        };
+        self.open.push(OpenSpan { handle, context });
+        handle
+    }
+
+    /// Writes `data` into the guest's buffer as the plugin does: the whole buffer must be in memory,
+    /// and `data` must fit in it (else `LIMIT_EXCEEDED`, nothing written).
+    fn write(&mut self, ptr: i32, len: i32, data: &[u8]) -> Result<(), Status> {
+        let buf = self.read(ptr, len)?;
+        if data.len() > buf.len() {
+            return Err(Status::LIMIT_EXCEEDED);
+        }
+        let start = (ptr as u32 as usize).wrapping_sub(MEMORY_BASE);
+        self.memory[start..start + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    /// `span_traceparent` and `span_tracestate`: writes one header of a context.
+    fn write_header(
+        &mut self,
+        span: i64,
+        ptr: i32,
+        len: i32,
+        header: fn(&Context) -> String,
+    ) -> (i32, String) {
+        // As the plugin: with no context, 0 before the buffer is looked at; else the buffer is checked
+        // even for an empty value.
+        let value = match self.context_for(span) {
+            Ok(Some(context)) => header(context),
+            Ok(None) => return (0, String::new()),
+            Err(status) => return (status.0, String::new()),
+        };
+        match self.write(ptr, len, value.as_bytes()) {
+            Ok(()) => (value.len() as i32, value),
+            Err(status) => (status.0, String::new()),
         }
     }
 
@@ -433,7 +609,8 @@ impl Host {
     /// `metric_bound_record_*`: the handle, then the value.
     fn bound_record(&self, bound: i64, value: Measurement) -> i32 {
         code((|| {
-            let &(_, index) = self.bound.iter().find(|(b, _)| *b == bound).ok_or(Status::INVALID_HANDLE)?;
+            let &(_, index, _) =
+                self.bound.iter().find(|(b, ..)| *b == bound).ok_or(Status::INVALID_HANDLE)?;
             self.measurement_arg(index, value)
         })())
     }
@@ -477,6 +654,15 @@ pub fn fail_instrument_create(status: Option<Status>) {
     with(|h| h.instrument_create_error = status);
 }
 
+/// Sets the root context a span without a local parent descends from, as `TRACEPARENT` and `TRACESTATE`
+/// do for the plugin. Returns `false` (and clears the root context) if `traceparent` is invalid.
+pub fn set_root_context(traceparent: &str, tracestate: &str) -> bool {
+    with(|h| {
+        h.root = Context::parse(traceparent, tracestate);
+        h.root.is_some()
+    })
+}
+
 /// Returns and forgets the calls recorded so far, oldest first.
 pub fn take_calls() -> Vec<Call> {
     with(|h| core::mem::take(&mut h.calls))
@@ -484,7 +670,7 @@ pub fn take_calls() -> Vec<Call> {
 
 /// Handles of the spans started and not yet ended, in start order.
 pub fn open_spans() -> Vec<i64> {
-    with(|h| h.open.clone())
+    with(|h| h.open.iter().map(|s| s.handle).collect())
 }
 
 /// Copies `bytes` into the simulated linear memory and returns their address there.
@@ -493,6 +679,15 @@ pub(super) fn place(bytes: &[u8]) -> i32 {
         let at = h.memory.len() + MEMORY_BASE;
         h.memory.extend_from_slice(bytes);
         at as i32
+    })
+}
+
+/// Copies the simulated linear memory at `at` into `out` (as far as it lies in memory).
+pub(super) fn copy_out(at: i32, out: &mut [u8]) {
+    with(|h| {
+        if let Ok(bytes) = h.read(at, out.len() as i32) {
+            out.copy_from_slice(bytes);
+        }
     })
 }
 
@@ -523,23 +718,21 @@ pub(super) fn span_start(
             if abi::SpanKind::from_i32(kind).is_none() {
                 return Err(Status::INVALID_ARGUMENT);
             }
-            if parent != abi::PARENT_CURRENT && parent != abi::PARENT_NONE {
-                h.span_arg(parent)?;
-            }
+            let context = match parent {
+                abi::PARENT_CURRENT => h.open.last().map(|s| &s.context).or(h.root.as_ref()),
+                abi::PARENT_NONE => h.root.as_ref(),
+                handle => Some(h.span_arg(handle)?),
+            };
+            let context = context.cloned();
             h.str_arg(name_ptr, name_len)?;
             h.attrs_arg(attrs_ptr, attrs_len)?;
             if h.open.len() >= limits::MAX_OPEN_SPANS {
                 return Err(Status::LIMIT_EXCEEDED);
             }
-            h.span_start_error.map_or(Ok(()), Err)
+            h.span_start_error.map_or(Ok(context), Err)
         })();
         let result = match check {
-            Ok(()) => {
-                let handle = h.next_handle;
-                h.next_handle += 1;
-                h.open.push(handle);
-                handle
-            }
+            Ok(context) => h.open_span(context),
             Err(s) => i64::from(s.0),
         };
         let call = Call::SpanStart {
@@ -556,8 +749,8 @@ pub(super) fn span_start(
 
 pub(super) fn span_end(span: i64) -> i32 {
     with(|h| {
-        let result = code(h.span_arg(span));
-        h.open.retain(|&s| s != span);
+        let result = code(h.span_arg(span).map(drop));
+        h.open.retain(|s| s.handle != span);
         h.calls.push(Call::SpanEnd { span, result });
         result
     })
@@ -565,7 +758,7 @@ pub(super) fn span_end(span: i64) -> i32 {
 
 pub(super) fn span_set_attributes(span: i64, attrs_ptr: i32, attrs_len: i32) -> i32 {
     with(|h| {
-        let result = code(h.span_arg(span).and_then(|()| h.attrs_arg(attrs_ptr, attrs_len)));
+        let result = code(h.span_arg(span).and_then(|_| h.attrs_arg(attrs_ptr, attrs_len)));
         let call = Call::SpanSetAttributes { span, attrs: h.bytes(attrs_ptr, attrs_len), result };
         h.calls.push(call);
         result
@@ -635,7 +828,7 @@ pub(super) fn span_record_exception(
 
 pub(super) fn span_current() -> i64 {
     with(|h| {
-        let result = h.open.last().copied().unwrap_or(0);
+        let result = h.open.last().map_or(0, |s| s.handle);
         h.calls.push(Call::SpanCurrent { result });
         result
     })
@@ -655,16 +848,14 @@ pub(super) fn instrument_create(
     bounds_len: i32,
 ) -> i64 {
     with(|h| {
-        // In the plugin's order: enumerations, name, unit, description, boundaries, then the same
-        // instrument or a new one.
+        // In the plugin's order: enumerations, name, unit, their rules, description, boundaries, then
+        // the same instrument or a new one.
         let check = (|| {
             let kind = abi::InstrumentKind::from_i32(kind).ok_or(Status::INVALID_ARGUMENT)?;
             let value_type = abi::ValueType::from_i32(value_type).ok_or(Status::INVALID_ARGUMENT)?;
             h.str_arg(name_ptr, name_len)?;
-            if name_len == 0 {
-                return Err(Status::INVALID_ARGUMENT);
-            }
             h.str_arg(unit_ptr, unit_len)?;
+            name_and_unit_arg(&h.bytes(name_ptr, name_len), &h.bytes(unit_ptr, unit_len))?;
             h.str_arg(desc_ptr, desc_len)?;
             let instrument = Instrument {
                 kind,
@@ -675,16 +866,11 @@ pub(super) fn instrument_create(
                 boundaries: h.boundaries_arg(kind, bounds_ptr, bounds_len)?,
                 handle: 0,
             };
+            // Names compare case-insensitively, as the OpenTelemetry API specifies.
             let same = |i: &&Instrument| {
-                (i.kind, i.value_type, &i.name, &i.unit, &i.description, &i.boundaries)
-                    == (
-                        kind,
-                        value_type,
-                        &instrument.name,
-                        &instrument.unit,
-                        &instrument.description,
-                        &instrument.boundaries,
-                    )
+                (i.kind, i.value_type, &i.unit, &i.description, &i.boundaries)
+                    == (kind, value_type, &instrument.unit, &instrument.description, &instrument.boundaries)
+                    && i.name.eq_ignore_ascii_case(&instrument.name)
             };
             if let Some(existing) = h.instruments.iter().find(same) {
                 return Ok(existing.handle);
@@ -738,11 +924,16 @@ pub(super) fn metric_bind(instrument: i64, attrs_ptr: i32, attrs_len: i32) -> i6
         let check = (|| {
             h.attrs_arg(attrs_ptr, attrs_len)?;
             let index = h.instrument_arg(instrument)?;
+            // The same instrument bound to the same attribute bytes again: the same handle.
+            let attrs = h.bytes(attrs_ptr, attrs_len);
+            if let Some((bound, ..)) = h.bound.iter().find(|(_, i, a)| *i == index && *a == attrs) {
+                return Ok(*bound);
+            }
             if h.bound.len() >= limits::MAX_BOUND_INSTRUMENTS {
                 return Err(Status::LIMIT_EXCEEDED);
             }
             let handle = h.new_handle();
-            h.bound.push((handle, index));
+            h.bound.push((handle, index, attrs));
             Ok(handle)
         })();
         let result = check.unwrap_or_else(|s| i64::from(s.0));
@@ -780,7 +971,85 @@ pub(super) fn log_emit(severity: i32, body_ptr: i32, body_len: i32, attrs_ptr: i
             severity,
             body: h.text(body_ptr, body_len),
             attrs: h.bytes(attrs_ptr, attrs_len),
-            span: h.open.last().copied().unwrap_or(0),
+            span: h.open.last().map_or(0, |s| s.handle),
+            result,
+        };
+        h.calls.push(call);
+        result
+    })
+}
+
+/// Checks an instrument name and unit against OpenTelemetry's API rules, as the plugin does: a name of
+/// 1 to 255 characters, an ASCII letter then ASCII letters, digits, `_`, `.`, `-` or `/`; a unit of at
+/// most 63 ASCII characters.
+fn name_and_unit_arg(name: &[u8], unit: &[u8]) -> Result<(), Status> {
+    let name_ok = name.first().is_some_and(u8::is_ascii_alphabetic)
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b))
+        && name.len() <= 255;
+    if name_ok && unit.len() <= 63 && unit.is_ascii() {
+        Ok(())
+    } else {
+        Err(Status::INVALID_ARGUMENT)
+    }
+}
+
+pub(super) fn span_traceparent(span: i64, buf_ptr: i32, buf_len: i32) -> i32 {
+    with(|h| {
+        let (result, written) = h.write_header(span, buf_ptr, buf_len, Context::traceparent);
+        h.calls.push(Call::SpanTraceparent { span, buf_len, written, result });
+        result
+    })
+}
+
+pub(super) fn span_tracestate(span: i64, buf_ptr: i32, buf_len: i32) -> i32 {
+    with(|h| {
+        let (result, written) = h.write_header(span, buf_ptr, buf_len, |c| c.tracestate.clone());
+        h.calls.push(Call::SpanTracestate { span, buf_len, written, result });
+        result
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn span_start_remote(
+    name_ptr: i32,
+    name_len: i32,
+    kind: i32,
+    traceparent_ptr: i32,
+    traceparent_len: i32,
+    tracestate_ptr: i32,
+    tracestate_len: i32,
+    attrs_ptr: i32,
+    attrs_len: i32,
+) -> i64 {
+    with(|h| {
+        // In the plugin's order: name, kind, the two headers, attributes, then the open-span limit.
+        let check = (|| {
+            h.str_arg(name_ptr, name_len)?;
+            abi::SpanKind::from_i32(kind).ok_or(Status::INVALID_ARGUMENT)?;
+            h.str_arg(traceparent_ptr, traceparent_len)?;
+            h.str_arg(tracestate_ptr, tracestate_len)?;
+            h.attrs_arg(attrs_ptr, attrs_len)?;
+            if h.open.len() >= limits::MAX_OPEN_SPANS {
+                return Err(Status::LIMIT_EXCEEDED);
+            }
+            h.span_start_error.map_or(Ok(()), Err)?;
+            // An invalid traceparent is no error: no remote parent, so the root context if any.
+            let remote = Context::parse(
+                &h.text(traceparent_ptr, traceparent_len),
+                &h.text(tracestate_ptr, tracestate_len),
+            );
+            Ok(remote.or_else(|| h.root.clone()))
+        })();
+        let result = match check {
+            Ok(context) => h.open_span(context),
+            Err(s) => i64::from(s.0),
+        };
+        let call = Call::SpanStartRemote {
+            name: h.text(name_ptr, name_len),
+            kind,
+            traceparent: h.text(traceparent_ptr, traceparent_len),
+            tracestate: h.text(tracestate_ptr, tracestate_len),
+            attrs: h.bytes(attrs_ptr, attrs_len),
             result,
         };
         h.calls.push(call);

@@ -418,10 +418,78 @@ fn the_mock_enforces_the_instrument_and_binding_limits() {
     assert!(handles[..limits::MAX_INSTRUMENTS].iter().all(|h| *h > 0));
     assert_eq!(handles[limits::MAX_INSTRUMENTS], Status::LIMIT_EXCEEDED.0.into());
     assert_eq!(raw_instrument(0, 0, "i0"), handles[0], "an existing instrument is still found");
-    let bound: Vec<i64> =
-        (0..=limits::MAX_BOUND_INSTRUMENTS).map(|_| raw::metric_bind(handles[0], 0, 0)).collect();
+    let sets: Vec<Vec<u8>> = (0..=limits::MAX_BOUND_INSTRUMENTS).map(|i| enc(&[kv("i", i)])).collect();
+    let bind = |attrs: &[u8]| raw::metric_bind(handles[0], raw::ptr(attrs), raw::len(attrs));
+    let bound: Vec<i64> = sets.iter().map(|a| bind(a)).collect();
     assert!(bound[..limits::MAX_BOUND_INSTRUMENTS].iter().all(|h| *h > 0));
     assert_eq!(bound[limits::MAX_BOUND_INSTRUMENTS], Status::LIMIT_EXCEEDED.0.into());
+    assert_eq!(bind(&sets[7]), bound[7], "an existing binding is still found");
+}
+
+#[test]
+fn binding_the_same_attributes_again_gives_the_same_handle() {
+    mock::reset();
+    let c = Counter::<i64>::builder("c").build();
+    let d = Counter::<i64>::builder("d").build();
+    let main = [kv("cache", "main")];
+    let (a, b) = (c.bind(&main), c.bind(&main));
+    assert_eq!((a.handle(), b.handle()), (c.bind(&main).handle(), a.handle()));
+    let handles =
+        [c.bind(&[kv("cache", "aux")]), d.bind(&main), c.bind(&[]), c.bind(&[])].map(|b| b.handle());
+    let handles: Vec<u64> = handles.iter().map(|h| h.unwrap().get()).collect();
+    // Another attribute set, another instrument: new handles; the empty set twice: one handle.
+    assert_eq!((a.handle().unwrap().get(), &handles[..]), (3, &[4, 5, 6, 6][..]));
+    // The key is the encoded bytes: the same attributes in another order are another binding.
+    let two = c.bind(&[kv("x", 1), kv("y", 2)]).handle();
+    assert_ne!(two, c.bind(&[kv("y", 2), kv("x", 1)]).handle());
+    assert_eq!(two, c.bind(&[kv("x", 1), kv("y", 2)]).handle());
+}
+
+#[test]
+fn instrument_names_compare_case_insensitively() {
+    mock::reset();
+    let a = Counter::<i64>::builder("http.server.requests").unit("{request}").build();
+    let b = Counter::<i64>::builder("HTTP.Server.Requests").unit("{request}").build();
+    assert_eq!(a.handle(), b.handle());
+    // Units and descriptions still compare exactly.
+    let c = Counter::<i64>::builder("HTTP.Server.Requests").unit("{Request}").build();
+    assert_ne!(a.handle(), c.handle());
+    let results: Vec<i64> = mock::take_calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::InstrumentCreate { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results, [1, 1, 2]);
+}
+
+#[test]
+fn instrument_names_and_units_follow_the_opentelemetry_rules() {
+    mock::reset();
+    let long_name = "x".repeat(255);
+    for good in ["a", "http.server.request.duration", "A_b-c/d.e", "x9", &long_name] {
+        assert!(Counter::<i64>::builder(good).try_build().is_ok(), "{good}");
+    }
+    let too_long = "x".repeat(256);
+    for bad in ["", "1abc", "_x", ".x", "has space", "é", "a+b", &too_long] {
+        let err = Counter::<i64>::builder(bad).try_build().unwrap_err();
+        assert_eq!(err, Error::Host(Status::INVALID_ARGUMENT), "{bad:?}");
+    }
+    let (unit_63, unit_64) = ("u".repeat(63), "u".repeat(64));
+    assert!(Gauge::<f64>::builder("g").unit(&unit_63).try_build().is_ok());
+    for bad in [unit_64.as_str(), "µs"] {
+        let err = Gauge::<f64>::builder("g").unit(bad).try_build().unwrap_err();
+        assert_eq!(err.status(), Some(Status::INVALID_ARGUMENT), "{bad:?}");
+    }
+    // In the plugin's order: the strings' bytes and UTF-8 first, then the rules, then the description.
+    let bad_utf8 = [0xff];
+    let r = raw::instrument_create(0, 0, raw::ptr(&bad_utf8), 1, 0, 0, 0, 0, 0, 0);
+    assert_eq!(r, Status::INVALID_UTF8.0.into());
+    let r = raw::instrument_create(0, 0, raw::ptr(b"1x"), 2, 1 << 30, 4, 0, 0, 0, 0);
+    assert_eq!(r, Status::OUT_OF_BOUNDS.0.into(), "the unit is read before the name is judged");
+    let r = raw::instrument_create(0, 0, raw::ptr(b"1x"), 2, 0, 0, 1 << 30, 4, 0, 0);
+    assert_eq!(r, Status::INVALID_ARGUMENT.0.into(), "the name is judged before the description is read");
 }
 
 #[test]
