@@ -249,6 +249,20 @@ pub const SPAN_START_REMOTE: HostFunction = HostFunction {
     result: I64,
 };
 
+/// `func_enter(func_id) -> i32`: an instrumented function was entered (inserted by the
+/// `wasmedge-otel instrument` rewriter, not called by hand). Returns a [`Status`].
+pub const FUNC_ENTER: HostFunction =
+    HostFunction { name: "func_enter", params: &[p("func_id", I32)], result: I32 };
+
+/// `func_exit(func_id) -> i32`: an instrumented function is returning (or tail-calling).
+pub const FUNC_EXIT: HostFunction =
+    HostFunction { name: "func_exit", params: &[p("func_id", I32)], result: I32 };
+
+/// `func_names(table_ptr, table_len) -> i32`: registers the names of instrumented functions,
+/// once, before the first `func_enter`. Table: repeated `func_id:u32 name_len:u32 name`.
+pub const FUNC_NAMES: HostFunction =
+    HostFunction { name: "func_names", params: &[p("table_ptr", I32), p("table_len", I32)], result: I32 };
+
 /// Every host function of the module, in registration order.
 pub const FUNCTIONS: &[HostFunction] = &[
     ABI_VERSION_FN,
@@ -269,6 +283,9 @@ pub const FUNCTIONS: &[HostFunction] = &[
     SPAN_TRACEPARENT,
     SPAN_TRACESTATE,
     SPAN_START_REMOTE,
+    FUNC_ENTER,
+    FUNC_EXIT,
+    FUNC_NAMES,
 ];
 
 /// Result of a host call. `0` is success; every error is negative so that functions returning a
@@ -512,6 +529,8 @@ pub mod limits {
     pub const MAX_BOUND_INSTRUMENTS: usize = 4096;
     /// Explicit histogram bucket boundaries one instrument may have.
     pub const MAX_HISTOGRAM_BOUNDARIES: usize = 256;
+    /// Instrumented function frames tracked at once (deeper calls are not traced).
+    pub const MAX_FUNCTION_DEPTH: usize = 4096;
 }
 
 #[cfg(test)]

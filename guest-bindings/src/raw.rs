@@ -248,6 +248,17 @@ host_functions! {
         attrs_ptr: i32,
         attrs_len: i32,
     ) -> i64;
+
+    /// `func_enter(func_id) -> i32`: an instrumented function was entered. Inserted by the
+    /// `wasmedge-otel instrument` rewriter; not meant to be called by hand.
+    fn func_enter(func_id: i32) -> i32;
+
+    /// `func_exit(func_id) -> i32`: an instrumented function is returning. Inserted by the rewriter.
+    fn func_exit(func_id: i32) -> i32;
+
+    /// `func_names(table_ptr, table_len) -> i32`: registers the names of instrumented functions
+    /// (repeated `func_id:u32 name_len:u32 name`). Inserted by the rewriter.
+    fn func_names(table_ptr: i32, table_len: i32) -> i32;
 }
 
 /// Calls `call` with the address and length of `buf` as the ABI passes a buffer the host writes into,

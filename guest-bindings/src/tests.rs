@@ -396,9 +396,13 @@ fn never_panics_on_odd_inputs() {
         | Call::MetricRecordF64 { result, .. }
         | Call::MetricBoundRecordI64 { result, .. }
         | Call::MetricBoundRecordF64 { result, .. }
-        | Call::LogEmit { result, .. } => result != 0,
+        | Call::LogEmit { result, .. }
+        | Call::FuncNames { result, .. } => result != 0,
         Call::SpanTraceparent { result, .. } | Call::SpanTracestate { result, .. } => result < 0,
-        Call::AbiVersion { .. } | Call::SpanCurrent { .. } => false,
+        Call::AbiVersion { .. }
+        | Call::SpanCurrent { .. }
+        | Call::FuncEnter { .. }
+        | Call::FuncExit { .. } => false,
     };
     assert!(!calls.iter().any(refused), "the host accepts every call: {calls:?}");
     assert!(mock::open_spans().is_empty());

@@ -44,6 +44,23 @@ use crate::abi::{self, limits, wire, Status};
 /// One recorded host call with its decoded arguments and the value the mock returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
+    /// `func_enter(func_id)`.
+    FuncEnter {
+        /// The function.
+        func_id: i32,
+    },
+    /// `func_exit(func_id)`.
+    FuncExit {
+        /// The function.
+        func_id: i32,
+    },
+    /// `func_names(table)`.
+    FuncNames {
+        /// The table's bytes.
+        table: Vec<u8>,
+        /// Returned status.
+        result: i32,
+    },
     /// `abi_version()`.
     AbiVersion {
         /// Returned version.
@@ -1052,6 +1069,29 @@ pub(super) fn span_start_remote(
             attrs: h.bytes(attrs_ptr, attrs_len),
             result,
         };
+        h.calls.push(call);
+        result
+    })
+}
+
+pub(super) fn func_enter(func_id: i32) -> i32 {
+    with(|h| {
+        h.calls.push(Call::FuncEnter { func_id });
+        0
+    })
+}
+
+pub(super) fn func_exit(func_id: i32) -> i32 {
+    with(|h| {
+        h.calls.push(Call::FuncExit { func_id });
+        0
+    })
+}
+
+pub(super) fn func_names(table_ptr: i32, table_len: i32) -> i32 {
+    with(|h| {
+        let result = code(h.read(table_ptr, table_len).map(|_| ()));
+        let call = Call::FuncNames { table: h.bytes(table_ptr, table_len), result };
         h.calls.push(call);
         result
     })

@@ -36,6 +36,9 @@ pub const HOST_FUNCTIONS: &[(HostFunction, HostFn)] = &[
     (abi::SPAN_TRACEPARENT, span_traceparent),
     (abi::SPAN_TRACESTATE, span_tracestate),
     (abi::SPAN_START_REMOTE, span_start_remote),
+    (abi::FUNC_ENTER, func_enter),
+    (abi::FUNC_EXIT, func_exit),
+    (abi::FUNC_NAMES, func_names),
 ];
 
 /// An `i32` argument as the unsigned offset or length it stands for.
@@ -171,6 +174,18 @@ fn span_start_remote(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i
         slice(a[7], a[8]),
     );
     handle("span_start_remote", r)
+}
+
+fn func_enter(inst: &Instance, _: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("func_enter", inst.func_enter(a[0] as i32))
+}
+
+fn func_exit(inst: &Instance, _: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("func_exit", inst.func_exit(a[0] as i32))
+}
+
+fn func_names(inst: &Instance, mem: &mut GuestMemory<'_>, a: &[i64]) -> i64 {
+    status("func_names", inst.func_names(mem, slice(a[0], a[1])))
 }
 
 #[cfg(test)]

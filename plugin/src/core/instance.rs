@@ -58,6 +58,9 @@ pub struct InstanceLimits {
     pub log_value_length: Option<usize>,
     /// Most attributes on one log record (`OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`); the rest are dropped.
     pub log_attribute_count: usize,
+    /// Calls of instrumented functions shorter than this are not exported
+    /// (`WASMEDGE_OTEL_FUNC_MIN_DURATION`).
+    pub func_min_duration: std::time::Duration,
 }
 
 impl Default for InstanceLimits {
@@ -67,6 +70,7 @@ impl Default for InstanceLimits {
             span_value_length: None,
             log_value_length: None,
             log_attribute_count: 128,
+            func_min_duration: std::time::Duration::from_micros(20),
         }
     }
 }
@@ -355,13 +359,32 @@ impl Instance {
         self.spans().start(&setup.tracer, &setup.root, name, kind, parent, attributes)
     }
 
+    /// `func_names`.
+    pub fn func_names(&self, mem: &GuestMemory<'_>, table: GuestSlice) -> HostResult<()> {
+        let table = mem.bytes(table.ptr, table.len)?;
+        self.spans().register_function_names(table).map(|_| ())
+    }
+
+    /// `func_enter`.
+    pub fn func_enter(&self, func_id: i32) -> HostResult<()> {
+        let root = &self.setup().root;
+        self.spans().enter(func_id as u32, root)
+    }
+
+    /// `func_exit`.
+    pub fn func_exit(&self, func_id: i32) -> HostResult<()> {
+        let tracer = &self.setup().tracer;
+        self.spans().exit(func_id as u32, tracer, self.limits.func_min_duration)
+    }
+
     /// Ends what the guest left open; called once when the instance is torn down. Returns the
     /// number of spans that had to be ended.
     pub fn close(&self) -> usize {
         if !self.started() {
             return 0;
         }
-        self.spans().end_unfinished()
+        let tracer = &self.setup().tracer;
+        self.spans().end_unfinished(Some(tracer))
     }
 }
 

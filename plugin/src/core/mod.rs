@@ -3,6 +3,7 @@
 
 pub mod attributes;
 pub mod error;
+pub mod functions;
 pub mod guest_mem;
 pub mod handles;
 pub mod host;

@@ -5,13 +5,16 @@
 //! are ended by [`SpanTable::end_unfinished`], marked as unfinished, so they are exported too.
 
 use super::error::{HostError, HostResult};
+use super::functions::{self, Frame, FunctionNames};
 use super::handles::{Handle, HandleError, HandleTable};
 use opentelemetry::trace::{self, Span as _, SpanContext, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 use std::time::SystemTime;
+use wasmedge_otel_abi::limits::MAX_FUNCTION_DEPTH;
 use wasmedge_otel_abi::{SpanKind, StatusCode, PARENT_CURRENT, PARENT_NONE};
 
 /// Attribute set on spans the plugin had to end because the guest exited first.
@@ -45,12 +48,28 @@ impl Parent {
     }
 }
 
-/// The spans a module instance has open, addressed by handle.
+/// Something on the current-span stack: a span started by hand, or an instrumented function.
+#[derive(Debug)]
+enum Open {
+    Span(Handle),
+    Frame(Frame),
+    /// A function entered past [`MAX_FUNCTION_DEPTH`]: not traced, but its exit must match.
+    Untraced(u32),
+}
+
+/// The spans a module instance has open, addressed by handle, and the instrumented functions it
+/// is inside of.
 pub struct SpanTable {
     spans: HandleTable<SdkSpan>,
-    /// Open spans in start order; the last one is the current span.
-    current: Vec<Handle>,
+    /// Open spans and frames in start order; the last one is the current context.
+    current: Vec<Open>,
+    frames: usize,
+    names: FunctionNames,
 }
+
+/// Message of spans of functions that never reported their exit (a trap, `proc_exit`, or an
+/// exception thrown through them).
+pub const NO_EXIT_MESSAGE: &str = "function did not return before the guest exited";
 
 fn lookup(err: HandleError, handle: Handle) -> HostError {
     match err {
@@ -98,7 +117,12 @@ impl trace::Span for LocalParent {
 impl SpanTable {
     /// An empty table allowing `max_open` spans open at once.
     pub fn new(max_open: usize) -> Self {
-        SpanTable { spans: HandleTable::with_capacity(max_open), current: Vec::new() }
+        SpanTable {
+            spans: HandleTable::with_capacity(max_open),
+            current: Vec::new(),
+            frames: 0,
+            names: FunctionNames::default(),
+        }
     }
 
     /// Number of open spans.
@@ -106,15 +130,22 @@ impl SpanTable {
         self.spans.len()
     }
 
-    /// The current span, if any is open.
+    /// The innermost span started by hand, if any is open.
     pub fn current(&self) -> Option<Handle> {
-        self.current.last().copied()
+        self.current.iter().rev().find_map(|o| match o {
+            Open::Span(h) => Some(*h),
+            _ => None,
+        })
     }
 
-    /// The span context of the current span, for correlating log records.
+    /// The context of the innermost open span or traced function, for parenting new spans and
+    /// correlating log records.
     pub fn current_context(&self) -> Option<SpanContext> {
-        let handle = self.current()?;
-        self.spans.get(handle).ok().map(|s| s.span_context().clone())
+        self.current.iter().rev().find_map(|o| match o {
+            Open::Span(h) => self.spans.get(*h).ok().map(|s| s.span_context().clone()),
+            Open::Frame(f) => Some(f.context.clone()),
+            Open::Untraced(_) => None,
+        })
     }
 
     /// The span context of an open span.
@@ -143,8 +174,8 @@ impl SpanTable {
         }
         let parent_cx = match parent {
             Parent::None => root.clone(),
-            Parent::Current => match self.current() {
-                Some(h) => Context::new().with_span(LocalParent(self.span(h)?.span_context().clone())),
+            Parent::Current => match self.current_context() {
+                Some(cx) => Context::new().with_span(LocalParent(cx)),
                 None => root.clone(),
             },
             Parent::Span(h) => Context::new().with_span(LocalParent(self.span(h)?.span_context().clone())),
@@ -156,7 +187,7 @@ impl SpanTable {
             .with_attributes(attributes)
             .start_with_context(tracer, &parent_cx);
         let handle = self.spans.insert(span).map_err(|e| lookup(e, 0))?;
-        self.current.push(handle);
+        self.current.push(Open::Span(handle));
         Ok(handle)
     }
 
@@ -164,9 +195,7 @@ impl SpanTable {
     pub fn end(&mut self, handle: Handle) -> HostResult<()> {
         let span = self.spans.remove(handle).map_err(|e| lookup(e, handle))?;
         finish(span);
-        if self.current.last() == Some(&handle) {
-            self.current.pop();
-        } else if let Some(i) = self.current.iter().rposition(|h| *h == handle) {
+        if let Some(i) = self.current.iter().rposition(|o| matches!(o, Open::Span(h) if *h == handle)) {
             self.current.remove(i);
         }
         Ok(())
@@ -216,13 +245,127 @@ impl SpanTable {
         Ok(())
     }
 
-    /// Ends every open span, newest first, with status error and [`UNFINISHED_ATTRIBUTE`] set.
-    /// Returns how many there were.
-    pub fn end_unfinished(&mut self) -> usize {
+    /// Registers the names of instrumented functions (`func_names`).
+    pub fn register_function_names(&mut self, table: &[u8]) -> HostResult<usize> {
+        self.names.register(table)
+    }
+
+    /// An instrumented function was entered: push its frame, with its span's ids chosen now.
+    /// Past [`MAX_FUNCTION_DEPTH`] frames are not traced (and `LIMIT_EXCEEDED` is returned).
+    pub fn enter(&mut self, func_id: u32, root: &Context) -> HostResult<()> {
+        if self.frames >= MAX_FUNCTION_DEPTH {
+            self.current.push(Open::Untraced(func_id));
+            return Err(HostError::LimitExceeded("instrumented call depth"));
+        }
+        let parent = self.current_context().or_else(|| {
+            let root = root.span().span_context().clone();
+            root.is_valid().then_some(root)
+        });
+        let (new_trace, span_id) = functions::new_ids();
+        let context = match &parent {
+            Some(p) => {
+                SpanContext::new(p.trace_id(), span_id, p.trace_flags(), false, p.trace_state().clone())
+            }
+            None => {
+                SpanContext::new(new_trace, span_id, trace::TraceFlags::SAMPLED, false, Default::default())
+            }
+        };
+        self.current.push(Open::Frame(Frame { func_id, start: SystemTime::now(), context, parent }));
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// An instrumented function is returning: pop its frame, and export it as a span if it lasted
+    /// at least `min_duration`. Frames above it whose exit was never reported (an exception
+    /// unwound through them) are closed too, as errors. An exit matching no open frame is refused.
+    pub fn exit(&mut self, func_id: u32, tracer: &SdkTracer, min_duration: Duration) -> HostResult<()> {
+        let matching = self.current.iter().rposition(|o| match o {
+            Open::Frame(f) => f.func_id == func_id,
+            Open::Untraced(id) => *id == func_id,
+            Open::Span(_) => false,
+        });
+        let Some(pos) = matching else {
+            return Err(HostError::InvalidArgument("func_exit without a matching func_enter"));
+        };
+        let now = SystemTime::now();
+        // Frames above the matching one never saw their exit; spans started by hand stay open.
+        let mut above = Vec::new();
+        let mut i = self.current.len();
+        while i > pos + 1 {
+            i -= 1;
+            if !matches!(self.current[i], Open::Span(_)) {
+                above.push(self.current.remove(i));
+            }
+        }
+        for open in above {
+            if let Open::Frame(f) = open {
+                self.frames -= 1;
+                self.emit_frame(tracer, f, now, Some("function exited without reporting its exit"));
+            }
+        }
+        match self.current.remove(pos) {
+            Open::Frame(f) => {
+                self.frames -= 1;
+                if now.duration_since(f.start).unwrap_or_default() >= min_duration {
+                    self.emit_frame(tracer, f, now, None);
+                }
+            }
+            Open::Untraced(_) | Open::Span(_) => {}
+        }
+        Ok(())
+    }
+
+    fn emit_frame(&self, tracer: &SdkTracer, frame: Frame, end: SystemTime, error: Option<&str>) {
+        let name = self.names.name(frame.func_id);
+        let parent = match frame.parent {
+            Some(p) => Context::new().with_span(LocalParent(p)),
+            None => Context::new(),
+        };
+        let builder = tracer
+            .span_builder(name.clone())
+            .with_kind(trace::SpanKind::Internal)
+            .with_start_time(frame.start)
+            .with_attributes([
+                KeyValue::new("code.function.name", name),
+                KeyValue::new("wasm.function.index", frame.func_id as i64),
+            ]);
+        let mut span = functions::with_planned_ids(frame.context.trace_id(), frame.context.span_id(), || {
+            builder.start_with_context(tracer, &parent)
+        });
+        if let Some(message) = error {
+            span.set_attribute(KeyValue::new(UNFINISHED_ATTRIBUTE, true));
+            span.set_status(trace::Status::error(message.to_owned()));
+        }
+        if span.span_context().is_sampled() {
+            super::stats::count_span_ended();
+        }
+        span.end_with_timestamp(end);
+    }
+
+    /// Ends every open span, newest first, with status error and [`UNFINISHED_ATTRIBUTE`] set,
+    /// and exports the frames of functions that never returned (when `tracer` is given).
+    /// Returns how many spans there were.
+    pub fn end_unfinished(&mut self, tracer: Option<&SdkTracer>) -> usize {
+        let now = SystemTime::now();
+        let frames: Vec<Frame> = self
+            .current
+            .drain(..)
+            .rev()
+            .filter_map(|o| match o {
+                Open::Frame(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        self.frames = 0;
+        let traced = frames.len();
+        if let Some(tracer) = tracer {
+            for f in frames {
+                self.emit_frame(tracer, f, now, Some(NO_EXIT_MESSAGE));
+            }
+        }
         let mut open = self.spans.drain();
-        self.current.clear();
         open.reverse();
-        let count = open.len();
+        let count = open.len() + if tracer.is_some() { traced } else { 0 };
         for (_, mut span) in open {
             span.set_attribute(KeyValue::new(UNFINISHED_ATTRIBUTE, true));
             span.set_status(trace::Status::error(UNFINISHED_MESSAGE));
@@ -254,5 +397,5 @@ pub fn register(table: &Arc<Mutex<SpanTable>>) {
 pub fn end_unfinished_everywhere() -> usize {
     let tables: Vec<_> =
         TABLES.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
-    tables.iter().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).end_unfinished()).sum()
+    tables.iter().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).end_unfinished(None)).sum()
 }

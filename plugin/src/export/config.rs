@@ -127,6 +127,7 @@ pub const VARIABLES: &[&str] = &[
     "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
     "WASMEDGE_OTEL_MAX_OPEN_SPANS",
     "WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT",
+    "WASMEDGE_OTEL_FUNC_MIN_DURATION",
 ];
 
 /// The whole configuration, every value resolved (precedence applied, defaults filled in).
@@ -599,6 +600,10 @@ pub struct PluginConfig {
     /// `WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT`: bound on the flush when a guest ends (default
     /// [`DEFAULT_EXIT_FLUSH_TIMEOUT`]; [`INDEFINITE`] for `0`).
     pub exit_flush_timeout: Duration,
+    /// `WASMEDGE_OTEL_FUNC_MIN_DURATION`: calls of functions instrumented by
+    /// `wasmedge-otel instrument` shorter than this many microseconds are not exported (default
+    /// 20, like Dylibso Observe's filter; `0` exports every call).
+    pub func_min_duration: Duration,
 }
 
 impl Default for PluginConfig {
@@ -606,6 +611,7 @@ impl Default for PluginConfig {
         PluginConfig {
             max_open_spans: wasmedge_otel_abi::limits::MAX_OPEN_SPANS,
             exit_flush_timeout: DEFAULT_EXIT_FLUSH_TIMEOUT,
+            func_min_duration: Duration::from_micros(20),
         }
     }
 }
@@ -848,6 +854,11 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
                 parse_timeout,
                 defaults.exit_flush_timeout,
             ),
+            func_min_duration: self
+                .parse("WASMEDGE_OTEL_FUNC_MIN_DURATION", parse_integer, || {
+                    defaults.func_min_duration.as_micros().to_string()
+                })
+                .map_or(defaults.func_min_duration, |us| Duration::from_micros(u64::from(us))),
         };
 
         Config {
@@ -1760,6 +1771,14 @@ mod tests {
                 3,
             ),
             case("WASMEDGE_OTEL_MAX_OPEN_SPANS", "16", Some("0"), |c| c.plugin.max_open_spans, 4096, 16),
+            case(
+                "WASMEDGE_OTEL_FUNC_MIN_DURATION",
+                "0",
+                Some("20us"),
+                |c| c.plugin.func_min_duration,
+                Duration::from_micros(20),
+                Duration::ZERO,
+            ),
             case(
                 "WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT",
                 "250",

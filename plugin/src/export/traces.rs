@@ -46,6 +46,8 @@ pub fn provider(
     let mut b = SdkTracerProvider::builder()
         .with_resource(resource)
         .with_sampler(sampler(config.traces.sampler))
+        // Spans of instrumented functions get the ids chosen when the function was entered.
+        .with_id_generator(crate::core::functions::PlannedIdGenerator::default())
         .with_span_limits(trace::SpanLimits {
             max_events_per_span: limits.event_count,
             max_attributes_per_span: limits.attribute_count,

@@ -57,6 +57,7 @@ fn new_instance() -> Instance {
         span_value_length: config.traces.limits.attribute_value_length.map(|n| n as usize),
         log_value_length: config.logs.limits.attribute_value_length.map(|n| n as usize),
         log_attribute_count: config.logs.limits.attribute_count as usize,
+        func_min_duration: config.plugin.func_min_duration,
     };
     let instance = Instance::new(source, limits);
     export::runtime_metrics::register(instance.stats());
@@ -189,7 +190,7 @@ unsafe extern "C" fn trampoline<const I: usize>(
 }
 
 /// One trampoline per entry of [`HOST_FUNCTIONS`], by index.
-const TRAMPOLINES: [Trampoline; 18] = [
+const TRAMPOLINES: [Trampoline; 21] = [
     trampoline::<0>,
     trampoline::<1>,
     trampoline::<2>,
@@ -208,5 +209,8 @@ const TRAMPOLINES: [Trampoline; 18] = [
     trampoline::<15>,
     trampoline::<16>,
     trampoline::<17>,
+    trampoline::<18>,
+    trampoline::<19>,
+    trampoline::<20>,
 ];
 const _: () = assert!(TRAMPOLINES.len() == HOST_FUNCTIONS.len(), "one trampoline per host function");

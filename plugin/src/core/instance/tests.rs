@@ -25,7 +25,10 @@ struct Harness {
 impl Harness {
     fn new(max_open_spans: usize) -> Self {
         let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+        let provider = SdkTracerProvider::builder()
+            .with_id_generator(crate::core::functions::PlannedIdGenerator::default())
+            .with_simple_exporter(exporter.clone())
+            .build();
         let metric_exporter = InMemoryMetricExporter::default();
         let meter_provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(metric_exporter.clone()).build())
@@ -44,7 +47,14 @@ impl Harness {
             metric_exporter,
             meter_provider,
             log_exporter,
-            instance: Instance::new(source, InstanceLimits { max_open_spans, ..InstanceLimits::default() }),
+            instance: Instance::new(
+                source,
+                InstanceLimits {
+                    max_open_spans,
+                    func_min_duration: std::time::Duration::ZERO,
+                    ..InstanceLimits::default()
+                },
+            ),
             mem: vec![0; 65536],
         }
     }
@@ -439,4 +449,111 @@ fn trace_context_is_written_for_a_span_and_read_for_a_remote_parent() {
     assert_eq!(incoming.parent_span_id, out.span_context.span_id());
     assert!(incoming.parent_span_is_remote);
     assert_eq!(spans[2].parent_span_id, opentelemetry::trace::SpanId::INVALID, "invalid header: new trace");
+}
+
+fn names_table(entries: &[(u32, &str)]) -> Vec<u8> {
+    entries
+        .iter()
+        .flat_map(|(id, name)| {
+            let mut v = id.to_le_bytes().to_vec();
+            v.extend((name.len() as u32).to_le_bytes());
+            v.extend(name.as_bytes());
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn function_frames_nest_with_spans_started_by_hand() {
+    let mut h = Harness::new(16);
+    let table = h.put(5000, &names_table(&[(1, "main"), (2, "work")]));
+    h.instance.func_names(&GuestMemory::new(&mut h.mem), table).unwrap();
+    h.instance.func_enter(1).unwrap();
+    let manual = h.start("manual", 0, 0, &[]).unwrap();
+    h.instance.func_enter(2).unwrap();
+    h.instance.func_exit(2).unwrap();
+    h.instance.span_end(manual as i64).unwrap();
+    h.instance.func_enter(3).unwrap();
+    h.instance.func_exit(3).unwrap();
+    h.instance.func_exit(1).unwrap();
+    assert_eq!(h.instance.func_exit(1).unwrap_err().status(), Status::INVALID_ARGUMENT, "no open frame");
+
+    let spans = h.finished();
+    assert_eq!(spans.len(), 4);
+    let (main, manual, work, unnamed) =
+        (find(&spans, "main"), find(&spans, "manual"), find(&spans, "work"), find(&spans, "func[3]"));
+    assert_eq!(manual.parent_span_id, main.span_context.span_id(), "a span started by hand inside main");
+    assert_eq!(work.parent_span_id, manual.span_context.span_id());
+    assert_eq!(unnamed.parent_span_id, main.span_context.span_id());
+    assert!(spans.iter().all(|s| s.span_context.trace_id() == main.span_context.trace_id()));
+    assert!(main.start_time <= work.start_time && work.end_time <= main.end_time);
+    assert!(main.attributes.contains(&KeyValue::new("code.function.name", "main")));
+    assert!(main.attributes.contains(&KeyValue::new("wasm.function.index", 1i64)));
+}
+
+#[test]
+fn short_calls_are_not_exported() {
+    let mut h = Harness::new(16);
+    let _ = &mut h;
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let source: TelemetrySource = Box::new(move || TelemetrySetup {
+        tracer: provider.tracer("test"),
+        meter: opentelemetry::global::meter("test"),
+        logger: SdkLoggerProvider::builder().build().logger("test"),
+        root: Context::new(),
+    });
+    let limits = InstanceLimits {
+        func_min_duration: std::time::Duration::from_secs(3600),
+        ..InstanceLimits::default()
+    };
+    let instance = Instance::new(source, limits);
+    for _ in 0..100 {
+        instance.func_enter(7).unwrap();
+        instance.func_exit(7).unwrap();
+    }
+    assert!(exporter.get_finished_spans().unwrap().is_empty());
+}
+
+#[test]
+fn a_skipped_exit_closes_the_frames_above_as_errors() {
+    let mut h = Harness::new(16);
+    h.instance.func_enter(1).unwrap();
+    h.instance.func_enter(2).unwrap();
+    h.instance.func_enter(3).unwrap();
+    // An exception unwound through 3 and 2: only 1 reports its exit.
+    h.instance.func_exit(1).unwrap();
+    let spans = h.finished();
+    assert_eq!(spans.len(), 3);
+    for name in ["func[2]", "func[3]"] {
+        assert!(matches!(find(&spans, name).status, OtelStatus::Error { .. }), "{name}");
+    }
+    assert_eq!(find(&spans, "func[1]").status, OtelStatus::Unset);
+}
+
+#[test]
+fn frames_left_open_at_exit_are_exported_as_errors() {
+    let mut h = Harness::new(16);
+    h.instance.func_enter(1).unwrap();
+    h.instance.func_enter(2).unwrap();
+    assert_eq!(h.instance.close(), 2);
+    let spans = h.finished();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(find(&spans, "func[2]").parent_span_id, find(&spans, "func[1]").span_context.span_id());
+    assert!(spans.iter().all(|s| s.status == OtelStatus::error(crate::core::trace::NO_EXIT_MESSAGE)));
+}
+
+#[test]
+fn call_depth_is_capped_and_exits_still_match() {
+    let h = Harness::new(16);
+    let depth = wasmedge_otel_abi::limits::MAX_FUNCTION_DEPTH;
+    for i in 0..depth {
+        h.instance.func_enter(i as i32).unwrap();
+    }
+    assert_eq!(h.instance.func_enter(99_999).unwrap_err().status(), Status::LIMIT_EXCEEDED);
+    h.instance.func_exit(99_999).unwrap();
+    for i in (0..depth).rev() {
+        h.instance.func_exit(i as i32).unwrap();
+    }
+    assert_eq!(h.finished().len(), depth);
 }
