@@ -54,13 +54,17 @@ pub fn render_tree(spans: &[ReceivedSpan]) -> String {
 fn render_trace(out: &mut String, spans: &[ReceivedSpan], trace_id: &[u8], members: &[usize]) {
     out.push_str("trace ");
     out.push_str(&hex(trace_id));
-    if let Some(service) =
-        members.iter().find_map(|&i| spans[i].resource_attr("service.name")).map(format_value_bare)
-    {
+    // A trace crossing services (one per process) names them all, and each span its own.
+    let service = |i: usize| spans[i].resource_attr("service.name").map(format_value_bare);
+    let mut services: Vec<String> = members.iter().filter_map(|&i| service(i)).collect();
+    services.sort();
+    services.dedup();
+    if !services.is_empty() {
         out.push_str("  service.name=");
-        out.push_str(&service);
+        out.push_str(&services.join(","));
     }
     out.push('\n');
+    let show_service = services.len() > 1;
 
     let by_start = |a: &usize, b: &usize| {
         (spans[*a].span.start_time_unix_nano, *a).cmp(&(spans[*b].span.start_time_unix_nano, *b))
@@ -81,7 +85,7 @@ fn render_trace(out: &mut String, spans: &[ReceivedSpan], trace_id: &[u8], membe
         list.sort_by(by_start);
     }
 
-    let mut tree = Tree { spans, children: &children, visited: vec![false; spans.len()], out };
+    let mut tree = Tree { spans, children: &children, visited: vec![false; spans.len()], show_service, out };
     tree.render_siblings(&roots, "");
     // Spans whose parent chain is a cycle are reachable from no root; show them anyway.
     let mut orphans: Vec<usize> = members.iter().copied().filter(|&i| !tree.visited[i]).collect();
@@ -96,6 +100,7 @@ struct Tree<'a, 'o> {
     spans: &'a [ReceivedSpan],
     children: &'a HashMap<&'a [u8], Vec<usize>>,
     visited: Vec<bool>,
+    show_service: bool,
     out: &'o mut String,
 }
 
@@ -114,6 +119,13 @@ impl Tree<'_, '_> {
         self.out.push_str(prefix);
         self.out.push_str(if last { "└─ " } else { "├─ " });
         self.out.push_str(&span_summary(span));
+        if self.show_service {
+            if let Some(service) = received.resource_attr("service.name").map(format_value_bare) {
+                self.out.push_str("  [");
+                self.out.push_str(&service);
+                self.out.push(']');
+            }
+        }
         self.out.push('\n');
 
         let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
@@ -420,6 +432,21 @@ trace abababababababababababababababab  service.name=hello
    └─ compute  client  0.500 ms  status=ERROR \"division by zero\"
 ";
         assert_eq!(render_tree(&sample()), expected);
+    }
+
+    #[test]
+    fn a_trace_across_services_names_each_span_service() {
+        let mut downstream = received(base("GET /api/hello", 4, Some(3), 350, 100));
+        downstream.resource = vec![kv("service.name", Value::StringValue("backend".into()))];
+        let mut spans = sample();
+        spans.push(downstream);
+        let tree = render_tree(&spans);
+        assert!(
+            tree.starts_with("trace abababababababababababababababab  service.name=backend,hello\n"),
+            "{tree}"
+        );
+        assert!(tree.contains("└─ main  internal  1.234 ms  [hello]\n"), "{tree}");
+        assert!(tree.contains("└─ GET /api/hello  internal  0.100 ms  [backend]\n"), "{tree}");
     }
 
     #[test]
