@@ -20,7 +20,9 @@ build: setup plugin guests
 plugin:
 	$(CARGO) build --release -p wasmedge-otel-plugin
 	mkdir -p $(PLUGIN_DIR)
-	cp target/release/libwasmedge_otel.so $(PLUGIN_DIR)/
+	@# Copy then rename: overwriting a .so in place crashes wasmedge processes that have it loaded.
+	cp target/release/libwasmedge_otel.so $(PLUGIN_DIR)/.libwasmedge_otel.so.tmp
+	mv -f $(PLUGIN_DIR)/.libwasmedge_otel.so.tmp $(PLUGIN_DIR)/libwasmedge_otel.so
 
 guests:
 	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path examples/Cargo.toml --target-dir target/guests
@@ -72,3 +74,91 @@ sizes: setup guests
 	  set -- $$pair; a=$$(stat -c %s $(GUEST_DIR)/$$1.wasm); b=$$(stat -c %s $(GUEST_DIR)/$$2.wasm); \
 	  echo "$$1.wasm: $$a bytes; $$2.wasm: $$b bytes; the bindings and calls add $$((a - b)) bytes"; \
 	done
+
+# ---- C and C++ guests, the C header, installation (docs/c-guests.md, docs/deployment.md) ----
+
+.PHONY: c-guests header install uninstall
+
+# clang with wasi-libc. Debian's wasi-libc is a multiarch sysroot under /usr (clang-14 finds it
+# by itself); wasi-sdk's is <wasi-sdk>/share/wasi-sysroot.
+WASI_CC      ?= clang
+WASI_CXX     ?= clang++
+WASI_SYSROOT ?= $(if $(wildcard /usr/share/wasi-sysroot),/usr/share/wasi-sysroot,/usr)
+C_GUEST_DIR  := target/guests/c
+WASI_FLAGS   := --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude
+
+# examples/c-hello built into target/guests/c/: hello_c.wasm (C) and hello_cpp.wasm (C++, without
+# the C++ standard library: Debian 12 has no wasm32 libc++ installed by default).
+c-guests: setup $(C_GUEST_DIR)/hello_c.wasm $(C_GUEST_DIR)/hello_cpp.wasm
+
+$(C_GUEST_DIR)/hello_c.wasm: examples/c-hello/hello.c include/wasmedge_otel.h
+	mkdir -p $(C_GUEST_DIR)
+	$(WASI_CC) $(WASI_FLAGS) -std=c99 $< -o $@
+
+$(C_GUEST_DIR)/hello_cpp.wasm: examples/c-hello/hello.cpp include/wasmedge_otel.h
+	mkdir -p $(C_GUEST_DIR)
+	$(WASI_CXX) $(WASI_FLAGS) -std=c++17 -fno-exceptions -fno-rtti -nostdlib++ $< -o $@
+
+# Regenerates the declarations in include/wasmedge_otel.h from the ABI crate (after an ABI change).
+header:
+	WASMEDGE_OTEL_BLESS_HEADER=1 $(CARGO) test --test abi_drift c_header_declarations_match_the_abi
+
+# `make install` puts the plugin where the `wasmedge` on PATH loads plugins from without
+# WASMEDGE_PLUGIN_PATH (~/.wasmedge/plugin for WasmEdge's installer, /usr/lib/<multiarch>/wasmedge
+# for the Debian package), and the header in PREFIX/include. Override with PLUGINDIR=, PREFIX=,
+# WASMEDGE= (which wasmedge to install for), DESTDIR= (staging) and PLUGIN_SO= (an already built
+# plugin, then nothing is built).
+PLUGIN_SO ?= target/release/libwasmedge_otel.so
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' PLUGINDIR='$(PLUGINDIR)' PLUGIN_SO='$(PLUGIN_SO)' WASMEDGE='$(WASMEDGE)'
+
+install: $(if $(filter target/release/libwasmedge_otel.so,$(PLUGIN_SO)),plugin)
+	@$(INSTALL_ENV) bash deploy/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) bash deploy/install.sh uninstall
+
+# ---- Benchmarks (issue 7; bench/README.md) ----
+
+.PHONY: bench bench-setup bench-guests bench-build
+
+# One command: builds the plugin, the examples, the bench guests and the host-side programs in
+# release mode, then runs every benchmark side by side (about 10 minutes), prints the tables and
+# writes them to BENCHMARKS.md. Not part of `make test`. BENCH_ARGS is passed to the runner, e.g.
+# BENCH_ARGS=--quick (N/10, fewer runs: a dry run), --runs 7, --no-callgrind.
+BENCH_ARGS ?=
+bench: setup bench-setup plugin guests bench-guests bench-build
+	target/bench/release/bench-runner --command "make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BENCH_ARGS)
+
+# hyperfine, binaryen (wasm-opt), valgrind and GNU time, installed if missing (idempotent).
+bench-setup:
+	@bash bench/setup.sh
+
+# bench/guests is its own wasm32-wasip1 workspace: per-operation guests (release: opt-level 3) and
+# module-size guests (profile `size`, the same settings as examples/).
+bench-guests:
+	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path bench/guests/Cargo.toml --target-dir target/bench-guests -p ops -p sdk-ops
+	$(CARGO) build --profile size --target $(GUEST_TARGET) --manifest-path bench/guests/Cargo.toml --target-dir target/bench-guests -p size-sdk -p size-sdk-otlp
+
+# bench/ is its own workspace too: the runner (with the test collector library) and the native baseline.
+bench-build:
+	$(CARGO) build --release --manifest-path bench/Cargo.toml --target-dir target/bench
+
+# ---- Embedding WasmEdge in a Rust host (docs/embedding.md) ----
+
+.PHONY: embedder test-embedder
+
+# embedder/ is a workspace of its own (wasmedge-sdk 0.14 takes minutes to build cold, so the main
+# `cargo test` does not build it), compiled against the installed WasmEdge 0.14.1. Run from its
+# directory so that embedder/.cargo/config.toml (the same variables, target/embedder) applies.
+EMBEDDER_ENV := WASMEDGE_INCLUDE_DIR=/usr/include WASMEDGE_LIB_DIR=/usr/lib/x86_64-linux-gnu
+
+# The example host, target/embedder/release/wasmedge-otel-embedder, and the plugin it loads by
+# default (target/plugin).
+embedder: setup plugin
+	cd embedder && $(EMBEDDER_ENV) $(CARGO) build --release
+
+# Its tests: isolation between guests running at once, flushing at teardown, the binary. They load
+# the debug build of the plugin, as `make test` does.
+test-embedder: setup
+	$(CARGO) build -p wasmedge-otel-plugin
+	cd embedder && $(EMBEDDER_ENV) $(CARGO) test

@@ -3,7 +3,8 @@
 #   - WasmEdge 0.14.1 (CLI, library, C headers) from Debian 13 "trixie", pinned low so that
 #     nothing else on a Debian 12 machine is upgraded unless asked for;
 #   - libclang (bindgen reads the installed wasmedge.h when the plugin builds);
-#   - the wasm32-wasip1 Rust target for guests.
+#   - the wasm32-wasip1 Rust target for guests;
+#   - clang, lld, wasi-libc and compiler-rt's wasm32 builtins for C guests, and python3-yaml.
 # A second run only checks and returns in well under a second.
 set -euo pipefail
 
@@ -46,6 +47,24 @@ if ! have_libclang || ! command -v clang >/dev/null 2>&1; then
   echo "setup: installing libclang-dev and clang"
   apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-dev clang >/dev/null
+fi
+
+# C and C++ guests (include/wasmedge_otel.h, examples/c-hello, `make c-guests`): clang with the
+# wasm-ld linker (lld), the WASI C library (Debian installs it as a multiarch sysroot under /usr:
+# /usr/include/wasm32-wasi, /usr/lib/wasm32-wasi) and compiler-rt's wasm32 builtins. python3-yaml
+# lets tests/deploy_files.rs cross-check its YAML reader against a real YAML parser.
+have_c_guest_tools() {
+  command -v clang >/dev/null 2>&1 && command -v wasm-ld >/dev/null 2>&1 &&
+    [ -f /usr/lib/wasm32-wasi/libc.a ] &&
+    ls "$(clang -print-resource-dir)"/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 &&
+    python3 -c 'import yaml' >/dev/null 2>&1
+}
+
+if ! have_c_guest_tools; then
+  echo "setup: installing lld, wasi-libc, libclang-rt-dev-wasm32 and python3-yaml (C guests, deploy checks)"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32 python3-yaml >/dev/null
+  have_c_guest_tools || { echo "setup: the C guest toolchain did not install" >&2; exit 1; }
 fi
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then

@@ -109,7 +109,7 @@ fn metrics_and_logs_recorded_before_proc_exit_arrive() {
         assert!(sum.is_monotonic);
         assert_eq!(sum.aggregation_temporality, 2, "cumulative by default");
         let mut points: Vec<_> =
-            sum.data_points.iter().map(|p| (typed_attrs(&p.attributes), p.value.clone())).collect();
+            sum.data_points.iter().map(|p| (typed_attrs(&p.attributes), p.value)).collect();
         points.sort_by(|a, b| a.0.cmp(&b.0));
         use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as N;
         assert_eq!(
