@@ -12,7 +12,7 @@ use super::logs;
 use super::metrics::{decode_boundaries, validate_name_and_unit, InstrumentSpec, Measurement, MetricTable};
 use super::propagation;
 use super::stats::InstanceStats;
-use super::trace::{Parent, SpanTable};
+use super::trace::{Parent, SpanFlush, SpanTable};
 use opentelemetry::metrics::Meter;
 use opentelemetry::Context;
 use opentelemetry_sdk::logs::SdkLogger;
@@ -41,6 +41,8 @@ pub struct TelemetrySetup {
     pub logger: SdkLogger,
     /// Context a span with no open parent descends from (empty, or the run's `TRACEPARENT`).
     pub root: Context,
+    /// How to pace the spans ended all at once at exit.
+    pub span_flush: SpanFlush,
 }
 
 /// Produces the [`TelemetrySetup`] on first use.
@@ -384,7 +386,7 @@ impl Instance {
             return 0;
         }
         let tracer = &self.setup().tracer;
-        self.spans().end_unfinished(Some(tracer))
+        self.spans().end_unfinished(Some(tracer), Some(&self.setup().span_flush))
     }
 }
 

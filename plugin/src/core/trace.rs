@@ -48,6 +48,53 @@ impl Parent {
     }
 }
 
+/// Most distinct attribute keys kept per span between its start and its end.
+const MAX_LATER_ATTRIBUTES: usize = 1024;
+
+/// An open span, and the attributes set on it after its start. Those are kept here, the last
+/// value of each key winning, and handed to the SDK once when the span ends: the SDK's
+/// `set_attribute` appends, so setting a key twice would export it twice.
+struct OpenSpan {
+    span: SdkSpan,
+    later: Vec<KeyValue>,
+}
+
+impl OpenSpan {
+    fn set(&mut self, attributes: Vec<KeyValue>) {
+        for kv in attributes {
+            if let Some(old) = self.later.iter_mut().find(|old| old.key == kv.key) {
+                *old = kv;
+            } else if self.later.len() < MAX_LATER_ATTRIBUTES {
+                self.later.push(kv);
+            }
+        }
+    }
+
+    fn into_span(self) -> SdkSpan {
+        let mut span = self.span;
+        if !self.later.is_empty() {
+            span.set_attributes(self.later);
+        }
+        span
+    }
+}
+
+/// How to keep the span queue from overflowing when many spans end at once (at exit): flush the
+/// export pipeline after every `every` spans.
+#[derive(Clone)]
+pub struct SpanFlush {
+    /// Spans ended between two flushes (half the batch queue).
+    pub every: usize,
+    /// Exports what the batch processor holds.
+    pub flush: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for SpanFlush {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpanFlush").field("every", &self.every).finish_non_exhaustive()
+    }
+}
+
 /// Something on the current-span stack: a span started by hand, or an instrumented function.
 #[derive(Debug)]
 enum Open {
@@ -60,7 +107,7 @@ enum Open {
 /// The spans a module instance has open, addressed by handle, and the instrumented functions it
 /// is inside of.
 pub struct SpanTable {
-    spans: HandleTable<SdkSpan>,
+    spans: HandleTable<OpenSpan>,
     /// Open spans and frames in start order; the last one is the current context.
     current: Vec<Open>,
     frames: usize,
@@ -142,7 +189,7 @@ impl SpanTable {
     /// correlating log records.
     pub fn current_context(&self) -> Option<SpanContext> {
         self.current.iter().rev().find_map(|o| match o {
-            Open::Span(h) => self.spans.get(*h).ok().map(|s| s.span_context().clone()),
+            Open::Span(h) => self.spans.get(*h).ok().map(|s| s.span.span_context().clone()),
             Open::Frame(f) => Some(f.context.clone()),
             Open::Untraced(_) => None,
         })
@@ -150,11 +197,15 @@ impl SpanTable {
 
     /// The span context of an open span.
     pub fn context_of(&self, handle: Handle) -> HostResult<SpanContext> {
-        self.spans.get(handle).map(|s| s.span_context().clone()).map_err(|e| lookup(e, handle))
+        self.spans.get(handle).map(|s| s.span.span_context().clone()).map_err(|e| lookup(e, handle))
+    }
+
+    fn open_span(&mut self, handle: Handle) -> HostResult<&mut OpenSpan> {
+        self.spans.get_mut(handle).map_err(|e| lookup(e, handle))
     }
 
     fn span(&mut self, handle: Handle) -> HostResult<&mut SdkSpan> {
-        self.spans.get_mut(handle).map_err(|e| lookup(e, handle))
+        Ok(&mut self.open_span(handle)?.span)
     }
 
     /// Starts a span with `tracer` and makes it current. `root` is the context a span with no
@@ -186,7 +237,7 @@ impl SpanTable {
             .with_kind(otel_kind(kind))
             .with_attributes(attributes)
             .start_with_context(tracer, &parent_cx);
-        let handle = self.spans.insert(span).map_err(|e| lookup(e, 0))?;
+        let handle = self.spans.insert(OpenSpan { span, later: Vec::new() }).map_err(|e| lookup(e, 0))?;
         self.current.push(Open::Span(handle));
         Ok(handle)
     }
@@ -194,7 +245,7 @@ impl SpanTable {
     /// Ends a span; its handle becomes invalid.
     pub fn end(&mut self, handle: Handle) -> HostResult<()> {
         let span = self.spans.remove(handle).map_err(|e| lookup(e, handle))?;
-        finish(span);
+        finish(span.into_span());
         if let Some(i) = self.current.iter().rposition(|o| matches!(o, Open::Span(h) if *h == handle)) {
             self.current.remove(i);
         }
@@ -203,7 +254,7 @@ impl SpanTable {
 
     /// Sets attributes on an open span.
     pub fn set_attributes(&mut self, handle: Handle, attributes: Vec<KeyValue>) -> HostResult<()> {
-        self.span(handle)?.set_attributes(attributes);
+        self.open_span(handle)?.set(attributes);
         Ok(())
     }
 
@@ -343,9 +394,10 @@ impl SpanTable {
     }
 
     /// Ends every open span, newest first, with status error and [`UNFINISHED_ATTRIBUTE`] set,
-    /// and exports the frames of functions that never returned (when `tracer` is given).
-    /// Returns how many spans there were.
-    pub fn end_unfinished(&mut self, tracer: Option<&SdkTracer>) -> usize {
+    /// and exports the frames of functions that never returned (when `tracer` is given). With
+    /// `flush`, the pipeline is flushed as the spans go, so a full table cannot overflow the span
+    /// queue. Returns how many spans there were.
+    pub fn end_unfinished(&mut self, tracer: Option<&SdkTracer>, flush: Option<&SpanFlush>) -> usize {
         let now = SystemTime::now();
         let frames: Vec<Frame> = self
             .current
@@ -357,21 +409,31 @@ impl SpanTable {
             })
             .collect();
         self.frames = 0;
-        let traced = frames.len();
+        let mut ended = 0;
+        let mut pace = || {
+            ended += 1;
+            if let Some(f) = flush {
+                if ended % f.every.max(1) == 0 {
+                    (f.flush)();
+                }
+            }
+        };
         if let Some(tracer) = tracer {
             for f in frames {
                 self.emit_frame(tracer, f, now, Some(NO_EXIT_MESSAGE));
+                pace();
             }
         }
         let mut open = self.spans.drain();
         open.reverse();
-        let count = open.len() + if tracer.is_some() { traced } else { 0 };
-        for (_, mut span) in open {
+        for (_, open_span) in open {
+            let mut span = open_span.into_span();
             span.set_attribute(KeyValue::new(UNFINISHED_ATTRIBUTE, true));
             span.set_status(trace::Status::error(UNFINISHED_MESSAGE));
             finish(span);
+            pace();
         }
-        count
+        ended
     }
 }
 
@@ -394,8 +456,8 @@ pub fn register(table: &Arc<Mutex<SpanTable>>) {
 
 /// Ends the open spans of every live instance, as unfinished; for a process about to be stopped
 /// by a signal, where no instance finalizer will run. Returns how many were ended.
-pub fn end_unfinished_everywhere() -> usize {
+pub fn end_unfinished_everywhere(flush: &SpanFlush) -> usize {
     let tables: Vec<_> =
         TABLES.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
-    tables.iter().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).end_unfinished(None)).sum()
+    tables.iter().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).end_unfinished(None, Some(flush))).sum()
 }

@@ -18,6 +18,7 @@ mod signals;
 pub mod traces;
 
 use crate::core::instance::TelemetrySetup;
+use crate::core::trace::SpanFlush;
 use config::{Config, Exporter, Protocol, Signal};
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::TracerProvider as _;
@@ -26,7 +27,7 @@ use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use resource::RuntimeInfo;
-use std::sync::{mpsc, OnceLock};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
 /// Instrumentation scope name of everything the plugin records.
@@ -102,8 +103,25 @@ impl ExportPipeline {
     }
 
     /// Everything a new instance records with, parented on `root`.
-    pub fn telemetry(&self, root: Context) -> TelemetrySetup {
-        TelemetrySetup { tracer: self.tracer(), meter: self.meter(), logger: self.logger(), root }
+    pub fn telemetry(&'static self, root: Context) -> TelemetrySetup {
+        TelemetrySetup {
+            tracer: self.tracer(),
+            meter: self.meter(),
+            logger: self.logger(),
+            root,
+            span_flush: self.span_flush(),
+        }
+    }
+
+    /// Flushes spans every half span queue, for ending many spans at once.
+    pub fn span_flush(&'static self) -> SpanFlush {
+        let every = (config().traces.batch.max_queue_size / 2).max(1);
+        SpanFlush {
+            every,
+            flush: Arc::new(move || {
+                let _ = self.tracer_provider.force_flush();
+            }),
+        }
     }
 
     /// Exports everything recorded so far: spans and log records, then a final collection of every

@@ -19,7 +19,7 @@ pub fn watch(pipeline: &'static ExportPipeline) {
     };
     let spawned = std::thread::Builder::new().name("wasmedge-otel-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            let open = crate::core::trace::end_unfinished_everywhere();
+            let open = crate::core::trace::end_unfinished_everywhere(&pipeline.span_flush());
             eprintln!("wasmedge_otel: signal {signal}: ending {open} open span(s) and flushing before exit");
             pipeline.flush();
             let _ = signal_hook::low_level::emulate_default_handler(signal);

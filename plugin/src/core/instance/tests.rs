@@ -12,6 +12,11 @@ use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMete
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use wasmedge_otel_abi::{Status, PARENT_NONE};
 
+/// The simple exporters of these tests export as spans end: nothing to flush.
+fn no_flush() -> crate::core::trace::SpanFlush {
+    crate::core::trace::SpanFlush { every: usize::MAX, flush: std::sync::Arc::new(|| {}) }
+}
+
 struct Harness {
     exporter: InMemorySpanExporter,
     metric_exporter: InMemoryMetricExporter,
@@ -41,6 +46,7 @@ impl Harness {
             meter: meter.clone(),
             logger: logger_provider.logger("test"),
             root: Context::new(),
+            span_flush: no_flush(),
         });
         Harness {
             exporter,
@@ -502,6 +508,7 @@ fn short_calls_are_not_exported() {
         meter: opentelemetry::global::meter("test"),
         logger: SdkLoggerProvider::builder().build().logger("test"),
         root: Context::new(),
+        span_flush: no_flush(),
     });
     let limits = InstanceLimits {
         func_min_duration: std::time::Duration::from_secs(3600),
@@ -556,4 +563,20 @@ fn call_depth_is_capped_and_exits_still_match() {
         h.instance.func_exit(i as i32).unwrap();
     }
     assert_eq!(h.finished().len(), depth);
+}
+
+#[test]
+fn setting_a_key_again_replaces_its_value() {
+    let mut h = Harness::new(4);
+    let s = h.start("s", 0, 0, &[]).unwrap();
+    for v in 0..200 {
+        let a = h.put(3000, &Enc::default().i64("k", v).0);
+        h.instance.span_set_attributes(&GuestMemory::new(&mut h.mem), s as i64, a).unwrap();
+    }
+    let a = h.put(3000, &Enc::default().bool("other", true).0);
+    h.instance.span_set_attributes(&GuestMemory::new(&mut h.mem), s as i64, a).unwrap();
+    h.instance.span_end(s as i64).unwrap();
+    let span = &h.finished()[0];
+    assert_eq!(span.attributes, vec![KeyValue::new("k", 199i64), KeyValue::new("other", true)]);
+    assert_eq!(span.dropped_attributes_count, 0);
 }
