@@ -307,3 +307,36 @@ fn empty_and_blank_values_are_unset() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), HELLO_STDOUT);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
 }
+
+#[test]
+fn handle_signals_false_leaves_the_default_action() {
+    use std::os::unix::process::ExitStatusExt;
+    // A guest that starts a span, then spins until killed.
+    let wat = format!(
+        r#"(module
+  {imports}
+  (memory (export "memory") 1)
+  (data (i32.const 0) "spin")
+  (func (export "_start")
+    (drop (call $span_start (i32.const 0) (i32.const 4) (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 0)))
+    (loop $forever (br $forever))))"#,
+        imports = wat_imports()
+    );
+    let c = collector();
+    let mut child = std::process::Command::new("wasmedge")
+        .arg(wat_guest("spin_no_signals", &wat))
+        .env("WASMEDGE_PLUGIN_PATH", plugin_dir())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", c.endpoint())
+        .env("WASMEDGE_OTEL_HANDLE_SIGNALS", "false")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded wait until the guest has made its first host call (the pipeline starts then).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(15));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("flushing before exit"), "the plugin did not handle the signal: {stderr}");
+    assert!(c.spans().is_empty(), "nothing was flushed");
+}

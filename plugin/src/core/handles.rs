@@ -28,9 +28,10 @@ pub const MAX_CAPACITY: usize = INDEX_MASK as usize;
 /// index either.
 fn next_tag() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    // A Weyl-style step spreads consecutive tables across the tag space.
+    // A Weyl-style step spreads consecutive tables across the tag space; the step is coprime to
+    // TAG_MASK (32767 = 7 * 31 * 151), so all 32767 tags come round before one repeats.
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    (n.wrapping_mul(0x2545) % TAG_MASK) + 1
+    (n.wrapping_mul(0x2543) % TAG_MASK) + 1
 }
 
 enum Slot<T> {
@@ -205,6 +206,13 @@ mod tests {
         for forged in [0, 1, u64::MAX, h1 | (1 << 63), h1 + 1, h1 ^ (1 << INDEX_BITS)] {
             assert_eq!(t1.get(forged), Err(HandleError::NotPresent), "{forged:#x}");
         }
+    }
+
+    #[test]
+    fn tags_repeat_only_after_the_whole_tag_space() {
+        let tags: std::collections::HashSet<u64> =
+            (0..TAG_MASK).map(|n| (n * 0x2543 % TAG_MASK) + 1).collect();
+        assert_eq!(tags.len() as u64, TAG_MASK);
     }
 
     #[test]

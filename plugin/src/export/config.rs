@@ -128,6 +128,7 @@ pub const VARIABLES: &[&str] = &[
     "WASMEDGE_OTEL_MAX_OPEN_SPANS",
     "WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT",
     "WASMEDGE_OTEL_FUNC_MIN_DURATION",
+    "WASMEDGE_OTEL_HANDLE_SIGNALS",
 ];
 
 /// The whole configuration, every value resolved (precedence applied, defaults filled in).
@@ -604,6 +605,9 @@ pub struct PluginConfig {
     /// `wasmedge-otel instrument` shorter than this many microseconds are not exported (default
     /// 20, like Dylibso Observe's filter; `0` exports every call).
     pub func_min_duration: Duration,
+    /// `WASMEDGE_OTEL_HANDLE_SIGNALS`: flush on SIGTERM/SIGINT, then end by the signal (default
+    /// true; embedders with their own shutdown handling set false).
+    pub handle_signals: bool,
 }
 
 impl Default for PluginConfig {
@@ -612,6 +616,7 @@ impl Default for PluginConfig {
             max_open_spans: wasmedge_otel_abi::limits::MAX_OPEN_SPANS,
             exit_flush_timeout: DEFAULT_EXIT_FLUSH_TIMEOUT,
             func_min_duration: Duration::from_micros(20),
+            handle_signals: true,
         }
     }
 }
@@ -859,6 +864,13 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
                     defaults.func_min_duration.as_micros().to_string()
                 })
                 .map_or(defaults.func_min_duration, |us| Duration::from_micros(u64::from(us))),
+            // Unlike the specification's booleans (false unless "true"), a typo here must not turn
+            // the default (on) off: anything but true or false warns and keeps it.
+            handle_signals: self
+                .parse("WASMEDGE_OTEL_HANDLE_SIGNALS", parse_true_or_false, || {
+                    defaults.handle_signals.to_string()
+                })
+                .unwrap_or(defaults.handle_signals),
         };
 
         Config {
@@ -1174,6 +1186,15 @@ fn parse_positive(value: &str) -> Result<u32, String> {
     match parse_integer(value)? {
         0 => Err("must be greater than 0".to_owned()),
         n => Ok(n),
+    }
+}
+
+/// Exactly `true` or `false`, in any case.
+fn parse_true_or_false(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("neither true nor false".to_owned()),
     }
 }
 
@@ -1540,6 +1561,14 @@ mod tests {
         let ms = Duration::from_millis;
         let mut cases = vec![
             case("OTEL_SDK_DISABLED", "TRUE", Some("yes"), |c| c.sdk_disabled, false, true),
+            case(
+                "WASMEDGE_OTEL_HANDLE_SIGNALS",
+                "false",
+                Some("no"),
+                |c| c.plugin.handle_signals,
+                true,
+                false,
+            ),
             case(
                 "OTEL_LOG_LEVEL",
                 "Debug",

@@ -154,6 +154,10 @@ impl ExportPipeline {
                 self.exit_flush_timeout
             );
         }
+    }
+
+    /// Prints the one stderr line saying what was lost, if anything (see [`health::loss_report`]).
+    pub fn report_losses(&self) {
         if let Some(line) =
             health::loss_report(crate::core::stats::spans_ended(), crate::core::stats::logs_emitted())
         {
@@ -185,7 +189,7 @@ pub fn global(info: impl FnOnce() -> RuntimeInfo) -> &'static ExportPipeline {
         built = true;
         ExportPipeline::new(config(), &info())
     });
-    if built && !config().sdk_disabled {
+    if built && !config().sdk_disabled && config().plugin.handle_signals {
         signals::watch(pipeline);
     }
     pipeline

@@ -41,6 +41,11 @@ pub fn register(stats: &Arc<InstanceStats>) {
     instances().push(Registered { number, stats: Arc::downgrade(stats) });
 }
 
+/// Instances registered and still alive.
+pub fn live_instances() -> usize {
+    instances().iter().filter(|r| r.stats.strong_count() > 0).count()
+}
+
 /// Stops reporting an instance (after its final collection).
 pub fn unregister(stats: &Arc<InstanceStats>) {
     instances().retain(|r| r.stats.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, stats)));

@@ -2,7 +2,8 @@
 //! them, so without this whatever is buffered would be lost. A watcher thread, started with the
 //! pipeline (not at plugin load), ends the spans still open as unfinished, flushes within the exit
 //! bound, then re-raises the signal with its default action, so the process ends exactly as it
-//! would have.
+//! would have. Embedders with their own shutdown handling turn this off with
+//! `WASMEDGE_OTEL_HANDLE_SIGNALS=false`.
 
 use super::ExportPipeline;
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -22,6 +23,7 @@ pub fn watch(pipeline: &'static ExportPipeline) {
             let open = crate::core::trace::end_unfinished_everywhere(&pipeline.span_flush());
             eprintln!("wasmedge_otel: signal {signal}: ending {open} open span(s) and flushing before exit");
             pipeline.flush();
+            pipeline.report_losses();
             let _ = signal_hook::low_level::emulate_default_handler(signal);
         }
     });

@@ -122,9 +122,14 @@ unsafe extern "C" fn finalize(data: *mut c_void) {
     let instance = unsafe { Box::from_raw(data.cast::<Instance>()) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         instance.close();
-        if let Some(pipeline) = export::started() {
+        // Only the last instance flushes (and reports losses): an embedder tearing down one of
+        // many guests must not wait on the network, and the batch processors export in the
+        // background meanwhile. The CLI has one instance, so its run always ends flushed.
+        let last = export::runtime_metrics::live_instances() <= 1;
+        if let (Some(pipeline), true) = (export::started(), last) {
             // Still registered, so the final collection reports this instance's runtime metrics.
             pipeline.flush();
+            pipeline.report_losses();
         }
         export::runtime_metrics::unregister(instance.stats());
     }));
