@@ -54,12 +54,14 @@ demo-http: build
 test: setup
 	$(CARGO) build -p wasmedge-otel-plugin
 	$(CARGO) test --workspace
+	cd embedder && $(EMBEDDER_ENV) $(CARGO) test
 
 lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt --all --check --manifest-path examples/Cargo.toml
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --manifest-path examples/Cargo.toml --target $(GUEST_TARGET) --target-dir target/guests -- -D warnings
+	cd embedder && $(CARGO) fmt --check && $(EMBEDDER_ENV) $(CARGO) clippy --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
