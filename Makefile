@@ -24,8 +24,11 @@ plugin:
 	cp target/release/libwasmedge_otel.so $(PLUGIN_DIR)/.libwasmedge_otel.so.tmp
 	mv -f $(PLUGIN_DIR)/.libwasmedge_otel.so.tmp $(PLUGIN_DIR)/libwasmedge_otel.so
 
+# tracing-demo builds on its own: in one invocation cargo would unify its features (tracing, log)
+# into the bindings every other example uses, and change their sizes.
 guests:
-	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path examples/Cargo.toml --target-dir target/guests
+	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path examples/Cargo.toml --target-dir target/guests --workspace --exclude tracing-demo
+	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path examples/Cargo.toml --target-dir target/guests -p tracing-demo
 
 # A real OTLP/gRPC receiver printing what arrives (JSON lines, then the span tree on Ctrl-C).
 collector: setup

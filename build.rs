@@ -17,21 +17,27 @@ fn main() {
     println!("cargo:rerun-if-changed=abi");
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
-        .arg(root.join("examples/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
-    // Flags meant for the host build must not leak into the guest build.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
-        cmd.env_remove(var);
-    }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));
-    if !status.success() {
-        panic!(
-            "building the guest examples for wasm32-wasip1 failed ({status}), see the cargo output above \
-             (a missing wasm32-wasip1 target is installed by `make setup`)"
-        );
+    // tracing-demo builds on its own: in one invocation cargo would unify its features (tracing,
+    // log) into the bindings every other example uses, and change their sizes.
+    let selections: [&[&str]; 2] = [&["--workspace", "--exclude", "tracing-demo"], &["-p", "tracing-demo"]];
+    for selection in selections {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["build", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
+            .arg(root.join("examples/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .args(selection);
+        // Flags meant for the host build must not leak into the guest build.
+        for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+            cmd.env_remove(var);
+        }
+        let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));
+        if !status.success() {
+            panic!(
+                "building the guest examples for wasm32-wasip1 failed ({status}), see the cargo output above \
+                 (a missing wasm32-wasip1 target is installed by `make setup`)"
+            );
+        }
     }
     let guests = target_dir.join("wasm32-wasip1/release");
     println!("cargo:rustc-env=WASMEDGE_OTEL_GUESTS_DIR={}", guests.display());

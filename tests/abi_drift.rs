@@ -96,6 +96,16 @@ fn required_imports(example: &str) -> &'static [&'static str] {
             "metric_bound_record_i64",
             "log_emit",
         ],
+        // Through the `tracing` and `log` bridges only.
+        "tracing-demo" => &[
+            "abi_version",
+            "span_start",
+            "span_end",
+            "span_set_attributes",
+            "span_add_event",
+            "span_set_status",
+            "log_emit",
+        ],
         // The size baselines (`*-plain`) use no bindings; an example not listed here imports
         // whatever it calls, checked against the ABI all the same.
         _ => &[],

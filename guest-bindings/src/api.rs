@@ -425,6 +425,24 @@ impl Span {
     pub fn end(self) {}
 }
 
+/// For the `tracing` bridge, which keeps host handles as span ids rather than guards.
+#[cfg(feature = "tracing")]
+impl Span {
+    /// The guard of the open span `handle` (ending it when dropped).
+    #[inline]
+    pub(crate) const fn from_handle(handle: NonZeroU64) -> Span {
+        Span { handle: Some(handle) }
+    }
+
+    /// Gives up the guard without ending the span, and returns its handle (`None` for a no-op span).
+    #[inline]
+    pub(crate) fn into_handle(self) -> Option<NonZeroU64> {
+        let handle = self.handle;
+        core::mem::forget(self);
+        handle
+    }
+}
+
 impl Drop for Span {
     fn drop(&mut self) {
         if let Some(handle) = self.raw_handle() {
@@ -489,6 +507,14 @@ impl<'a> SpanBuilder<'a> {
     #[inline]
     pub fn parent(mut self, parent: &Span) -> Self {
         self.parent = parent.raw_handle().unwrap_or(abi::PARENT_CURRENT);
+        self
+    }
+
+    /// Sets the `parent` argument of `span_start` as is: a handle, `PARENT_CURRENT` or `PARENT_NONE`.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn parent_handle(mut self, parent: i64) -> Self {
+        self.parent = parent;
         self
     }
 

@@ -4,7 +4,8 @@
 //! The guest does not link an OpenTelemetry SDK: each operation is one cheap call into the host
 //! (import module `wasmedge_otel`), which owns the tracer, meter and logger, the context and the
 //! exporter. This crate is `#![no_std]`, allocation-free and dependency-free (besides the ABI
-//! definition, [`abi`]).
+//! definition, [`abi`]); the optional bridges for the `tracing` and `log` crates (features `tracing`
+//! and `log`) allocate, and depend on those crates.
 //!
 //! ```
 //! use wasmedge_otel_guest::{kv, span, Span, SpanKind, SpanStatus};
@@ -127,6 +128,14 @@
 //!
 //! * `std` (off by default): the warning on ABI mismatch, and `From<&String>` for [`Value`].
 //!   [`Error`] implements `core::error::Error` (which is `std::error::Error`) with or without it.
+//! * `tracing` (off by default): the `tracing` module, a subscriber for the `tracing` crate: its spans
+//!   become host spans, their fields attributes, its events span events or log records. Needs `alloc`
+//!   (not `std`) and depends on `tracing-core`.
+//! * `log` (off by default): the `log` module, a logger for the `log` crate: its records become log
+//!   records. Needs `alloc` (not `std`) and depends on `log`.
+//!
+//! A program that does not use a bridge links the same code with its feature on as without (but for
+//! a few dozen bytes that `tracing-core` itself can cause): the figures below hold with both on.
 //!
 //! # Testing on the build machine
 //!
@@ -150,12 +159,21 @@
 #[cfg(any(feature = "std", test, not(target_arch = "wasm32")))]
 extern crate std;
 
+#[cfg(any(feature = "tracing", feature = "log"))]
+extern crate alloc;
+
 mod api;
+#[cfg(any(feature = "tracing", feature = "log"))]
+mod bridge;
 pub mod encode;
+#[cfg(feature = "log")]
+pub mod log;
 pub mod logs;
 pub mod metrics;
 pub mod propagation;
 pub mod raw;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 pub use api::{init, kv, Error, KeyValue, Span, SpanBuilder, SpanStatus, Value};
 pub use logs::Severity;

@@ -18,7 +18,8 @@
 //! Like spans, logging is infallible: a record the host refuses is lost, and on an ABI mismatch no
 //! record reaches the host. [`try_emit`] reports why.
 //!
-//! (The module is called `logs`, not `log`, to leave that name to the `log` crate.)
+//! (The module is called `logs`, not `log`: [`log`](crate#features), with feature `log`, is the bridge
+//! that turns the `log` crate's records into these.)
 #![forbid(unsafe_code)]
 
 use crate::abi::severity;

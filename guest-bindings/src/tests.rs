@@ -9,9 +9,13 @@ use crate::encode::{encode, encoded_len, BUFFER_LEN};
 use crate::raw::mock::{self, Call, DecodedValue as D};
 use crate::{init, kv, Error, KeyValue, Span, SpanKind, SpanStatus, Value};
 
+#[cfg(feature = "log")]
+mod log_bridge;
 mod logs;
 mod metrics;
 mod propagation;
+#[cfg(feature = "tracing")]
+mod tracing_bridge;
 
 fn enc(attributes: &[KeyValue<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
