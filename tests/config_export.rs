@@ -592,17 +592,28 @@ fn generic_certificate_applies_to_every_grpc_signal() {
 }
 
 #[test]
-fn https_over_otlp_http_is_refused_clearly() {
-    // This build has TLS for gRPC only: an https OTLP/HTTP endpoint fails when the exporter is
-    // built, with a line saying so, and the run goes on.
+fn certificate_files_are_read_for_otlp_http_too() {
+    // OTLP/HTTP reads the same files when its exporter is built: a missing CA file, or a key
+    // without its certificate, is reported the same way, and the run goes on. (The handshakes
+    // themselves are tested against a TLS collector in config_tls.rs.)
     let out = Run::new(&example("hello"), "https://127.0.0.1:9")
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/nonexistent.pem")
         .env("OTEL_METRICS_EXPORTER", "none")
         .output();
     let stderr = assert_exit(&out, 0);
     assert_eq!(stdout(&out), HELLO_STDOUT);
     let line = stderr.lines().find(|l| l.contains("cannot build the OTLP spans exporter")).unwrap_or("");
-    assert!(line.contains("OTLP/HTTP over https is not supported"), "{stderr}");
+    assert!(line.contains("/nonexistent.pem"), "{stderr}");
+
+    let out = Run::new(&example("hello"), "https://127.0.0.1:9")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent-key.pem")
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .output();
+    let stderr = assert_exit(&out, 0);
+    let line = stderr.lines().find(|l| l.contains("cannot build the OTLP spans exporter")).unwrap_or("");
+    assert!(line.contains("CLIENT_CERTIFICATE"), "{stderr}");
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub enum CollectorError {
     Server(String),
     /// `Collector::start_with` was given a configuration with neither a gRPC nor an HTTP address.
     NothingToServe,
+    /// The TLS certificate, key or client CA of the configuration cannot be used.
+    Tls(String),
     /// Fewer items than wanted arrived before the timeout.
     Timeout {
         /// How many items were waited for.
@@ -43,6 +45,7 @@ impl fmt::Display for CollectorError {
             CollectorError::NothingToServe => {
                 f.write_str("the collector configuration has neither a gRPC nor an HTTP listen address")
             }
+            CollectorError::Tls(message) => write!(f, "cannot set up TLS: {message}"),
             CollectorError::Timeout { wanted, got } => {
                 write!(f, "timed out waiting for {wanted} span(s); {got} arrived")
             }
@@ -54,9 +57,10 @@ impl std::error::Error for CollectorError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CollectorError::Bind { source, .. } | CollectorError::Runtime(source) => Some(source),
-            CollectorError::Server(_) | CollectorError::NothingToServe | CollectorError::Timeout { .. } => {
-                None
-            }
+            CollectorError::Server(_)
+            | CollectorError::NothingToServe
+            | CollectorError::Tls(_)
+            | CollectorError::Timeout { .. } => None,
         }
     }
 }

@@ -13,7 +13,8 @@
 //! unknown): `400` undecodable body (bad protobuf, bad JSON, bad gzip), `404` unknown path, `405`
 //! a method other than `POST` (with `Allow: POST`), `413` a body over 64 MiB (before or after
 //! decompression), `415` a `Content-Type` other than the two above or a `Content-Encoding` other
-//! than `gzip`/`identity`. This module owns the HTTP server loop and that mapping.
+//! than `gzip`/`identity`. This module owns the HTTP server loop (plain text or TLS) and that
+//! mapping.
 
 use std::convert::Infallible;
 use std::io::Read as _;
@@ -40,12 +41,13 @@ use prost::Message as _;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use crate::failure::{Failure, GrpcCode};
 use crate::received::{header_pairs, Received, Transport};
 use crate::rpc::RpcStatus;
 use crate::store::Store;
-use crate::MAX_MESSAGE_BYTES;
+use crate::{MAX_MESSAGE_BYTES, TLS_HANDSHAKE_TIMEOUT};
 
 /// The media type of binary protobuf bodies.
 const PROTOBUF: &str = "application/x-protobuf";
@@ -53,8 +55,15 @@ const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 
 /// Serves OTLP/HTTP on `listener` until `shutdown` changes (or its sender is dropped), then stops
-/// accepting, closes the listener and waits for open connections to finish their requests.
-pub(crate) async fn serve(listener: TcpListener, store: Arc<Store>, mut shutdown: watch::Receiver<()>) {
+/// accepting, closes the listener and waits for open connections to finish their requests. With
+/// `tls`, every connection is a TLS one (a client that fails the handshake within
+/// [`TLS_HANDSHAKE_TIMEOUT`] is dropped).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    store: Arc<Store>,
+    mut shutdown: watch::Receiver<()>,
+) {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     loop {
@@ -67,11 +76,27 @@ pub(crate) async fn serve(listener: TcpListener, store: Arc<Store>, mut shutdown
                         let store = Arc::clone(&store);
                         async move { Ok::<_, Infallible>(handle(&store, request).await) }
                     });
-                    let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                    let connection = graceful.watch(connection);
+                    let builder = builder.clone();
+                    let watcher = graceful.watcher();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        // A client that hangs up or speaks garbage only ends its own connection.
-                        let _ = connection.await;
+                        // A client that hangs up, fails the handshake or speaks garbage only ends
+                        // its own connection.
+                        match tls {
+                            None => {
+                                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                                let _ = watcher.watch(connection.into_owned()).await;
+                            }
+                            Some(tls) => {
+                                let Ok(Ok(stream)) =
+                                    tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await
+                                else {
+                                    return;
+                                };
+                                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                                let _ = watcher.watch(connection.into_owned()).await;
+                            }
+                        }
                     });
                 }
                 // Typically out of file descriptors: back off briefly instead of spinning.

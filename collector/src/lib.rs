@@ -6,7 +6,9 @@
 //! `opentelemetry-proto`) on a tokio runtime that the collector owns on a background thread.
 //! [`Collector::start_with`] can serve OTLP/HTTP as well, or instead (`POST /v1/traces`,
 //! `/v1/metrics`, `/v1/logs`; protobuf or JSON bodies, optionally gzip-compressed), on the same
-//! runtime and into the same store. Everything received is stored with its gRPC metadata or HTTP
+//! runtime and into the same store. With [`CollectorConfig::with_tls`] both servers speak TLS only
+//! (`https://` endpoints), optionally requiring client certificates (mutual TLS); see
+//! [`TlsConfig`]. Everything received is stored with its gRPC metadata or HTTP
 //! headers and the [`Transport`] that delivered it, and can be queried synchronously, so plain
 //! `#[test]` functions that run a subprocess can assert on what it exported.
 //!
@@ -24,6 +26,7 @@
 //!   request counter and the failure countdown);
 //! - `grpc` owns the three tonic services;
 //! - `http` owns the OTLP/HTTP server (hyper) and its status-code mapping;
+//! - `tls` owns [`TlsConfig`] and its rustls (ring) forms for both servers;
 //! - `failure` owns [`Failure`], the injected answers, in their gRPC and HTTP forms;
 //! - `rpc` owns the `google.rpc.Status`/`RetryInfo` messages used in error answers;
 //! - `render` owns the human-readable span tree and the JSON-lines output.
@@ -56,6 +59,7 @@ mod received;
 mod render;
 mod rpc;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
@@ -76,6 +80,7 @@ pub use failure::{Failure, GrpcCode};
 pub use opentelemetry_proto;
 pub use received::{Arrival, Received, ReceivedSpan, Transport};
 pub use render::{logs_json_line, metrics_json_line, render_tree, span_json_line};
+pub use tls::TlsConfig;
 
 use store::Store;
 
@@ -85,6 +90,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Largest request either transport accepts, after decompression (the tonic default of 4 MiB is
 /// small for batched exports).
 pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long either server waits for a client to complete its TLS handshake.
+pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which servers [`Collector::start_with`] runs, and where. At least one address must be given.
 ///
@@ -99,6 +107,7 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// let both = CollectorConfig::default().with_grpc("127.0.0.1:4317").with_http("127.0.0.1:4318");
 /// assert_eq!(both, CollectorConfig::grpc_and_http("127.0.0.1:4317", "127.0.0.1:4318"));
 /// assert_eq!(http_only.grpc, None);
+/// assert_eq!(both.tls, None); // plain text unless `with_tls` is used
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CollectorConfig {
@@ -106,6 +115,8 @@ pub struct CollectorConfig {
     pub grpc: Option<String>,
     /// Where to serve OTLP/HTTP, if at all.
     pub http: Option<String>,
+    /// TLS for every server started (plain text when `None`).
+    pub tls: Option<TlsConfig>,
 }
 
 impl CollectorConfig {
@@ -133,6 +144,11 @@ impl CollectorConfig {
     pub fn with_http(self, addr: impl Into<String>) -> CollectorConfig {
         CollectorConfig { http: Some(addr.into()), ..self }
     }
+
+    /// The same configuration, with every server speaking TLS only, as `tls` says.
+    pub fn with_tls(self, tls: TlsConfig) -> CollectorConfig {
+        CollectorConfig { tls: Some(tls), ..self }
+    }
 }
 
 /// A running OTLP receiver. Dropping it (or calling [`Collector::shutdown`]) stops its servers and
@@ -140,6 +156,8 @@ impl CollectorConfig {
 pub struct Collector {
     grpc_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
+    /// `https` with TLS, `http` otherwise.
+    scheme: &'static str,
     store: Arc<Store>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -190,12 +208,17 @@ impl Collector {
     /// all storing into the same place (tell them apart with [`Received::transport`]).
     ///
     /// Every listener is bound before this returns. Fails with [`CollectorError::NothingToServe`]
-    /// if `config` has no address, and with [`CollectorError::Bind`] if an address is invalid or
-    /// in use (then nothing is left running).
+    /// if `config` has no address, with [`CollectorError::Tls`] if its TLS certificate or key
+    /// cannot be used, and with [`CollectorError::Bind`] if an address is invalid or in use (then
+    /// nothing is left running).
     pub fn start_with(config: CollectorConfig) -> Result<Collector, CollectorError> {
         if config.grpc.is_none() && config.http.is_none() {
             return Err(CollectorError::NothingToServe);
         }
+        if let Some(tls) = &config.tls {
+            tls.check()?;
+        }
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
         let (grpc, grpc_addr) = match config.grpc {
             Some(addr) => {
                 Bound::new(addr, Transport::Grpc).map(|(bound, local)| (Some(bound), Some(local)))?
@@ -215,12 +238,12 @@ impl Collector {
         let thread_store = Arc::clone(&store);
         let thread = std::thread::Builder::new()
             .name("otlp-collector".into())
-            .spawn(move || serve(grpc, http, thread_store, stop_received, ready))
+            .spawn(move || serve(grpc, http, config.tls, thread_store, stop_received, ready))
             .map_err(CollectorError::Runtime)?;
 
         match ready_received.recv() {
             Ok(Ok(())) => {
-                Ok(Collector { grpc_addr, http_addr, store, stop: Some(stop), thread: Some(thread) })
+                Ok(Collector { grpc_addr, http_addr, scheme, store, stop: Some(stop), thread: Some(thread) })
             }
             Ok(Err(error)) => {
                 let _ = thread.join();
@@ -252,25 +275,32 @@ impl Collector {
         self.http_addr
     }
 
-    /// The endpoint to give an OTLP/gRPC exporter, e.g. `http://127.0.0.1:4317`.
+    /// The endpoint to give an OTLP/gRPC exporter, e.g. `http://127.0.0.1:4317` (`https://` with
+    /// TLS).
     ///
     /// # Panics
     /// If the collector serves no gRPC; see [`Collector::grpc_endpoint`].
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.local_addr())
+        format!("{}://{}", self.scheme, self.local_addr())
     }
 
-    /// The OTLP/gRPC endpoint (e.g. `http://127.0.0.1:4317`), if the collector serves gRPC.
+    /// The OTLP/gRPC endpoint (e.g. `http://127.0.0.1:4317`; `https://` with TLS), if the collector
+    /// serves gRPC.
     pub fn grpc_endpoint(&self) -> Option<String> {
-        self.grpc_addr.map(|addr| format!("http://{addr}"))
+        self.grpc_addr.map(|addr| format!("{}://{addr}", self.scheme))
     }
 
-    /// The OTLP/HTTP base URL without a path (e.g. `http://127.0.0.1:4318`), if the collector serves
-    /// HTTP. It is what `OTEL_EXPORTER_OTLP_ENDPOINT` takes; the per-signal URLs (and
+    /// The OTLP/HTTP base URL without a path (e.g. `http://127.0.0.1:4318`; `https://` with TLS), if
+    /// the collector serves HTTP. It is what `OTEL_EXPORTER_OTLP_ENDPOINT` takes; the per-signal URLs (and
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` and friends) append `/v1/traces`, `/v1/metrics` and
     /// `/v1/logs`.
     pub fn http_endpoint(&self) -> Option<String> {
-        self.http_addr.map(|addr| format!("http://{addr}"))
+        self.http_addr.map(|addr| format!("{}://{addr}", self.scheme))
+    }
+
+    /// Whether the servers speak TLS ([`CollectorConfig::with_tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.scheme == "https"
     }
 
     /// Every span received so far, flattened out of the trace requests, in arrival order.
@@ -364,6 +394,7 @@ impl std::fmt::Debug for Collector {
         f.debug_struct("Collector")
             .field("grpc_addr", &self.grpc_addr)
             .field("http_addr", &self.http_addr)
+            .field("tls", &self.is_tls())
             .finish_non_exhaustive()
     }
 }
@@ -374,6 +405,7 @@ impl std::fmt::Debug for Collector {
 fn serve(
     grpc: Option<Bound>,
     http: Option<Bound>,
+    tls: Option<TlsConfig>,
     store: Arc<Store>,
     stop: oneshot::Receiver<()>,
     ready: mpsc::Sender<Result<(), CollectorError>>,
@@ -404,13 +436,33 @@ fn serve(
             }
         };
 
+        // The TLS forms, checked before anything is served (start_with checked the PEM data).
+        let mut builder = Server::builder();
+        let mut http_tls = None;
+        if let Some(tls) = &tls {
+            let configured = builder
+                .tls_config(tls.grpc())
+                .map_err(|e| CollectorError::Tls(e.to_string()))
+                .and_then(|b| Ok((b, tls.http_acceptor()?)));
+            match configured {
+                Ok((b, acceptor)) => {
+                    builder = b;
+                    http_tls = Some(acceptor);
+                }
+                Err(error) => {
+                    let _ = ready.send(Err(error));
+                    return;
+                }
+            }
+        }
+
         // Changing (or dropping) `shutdown` tells both servers to stop accepting and wind down.
         let (shutdown, shutdown_received) = watch::channel(());
         let grpc = grpc_listener.map(|listener| {
             let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
             let (trace, metrics, logs) = grpc::services(&store);
             let mut shutdown_received = shutdown_received.clone();
-            let server = Server::builder().add_service(trace).add_service(metrics).add_service(logs);
+            let server = builder.add_service(trace).add_service(metrics).add_service(logs);
             let server = server.serve_with_incoming_shutdown(incoming, async move {
                 let _ = shutdown_received.changed().await;
             });
@@ -421,8 +473,9 @@ fn serve(
                 }
             })
         });
-        let http = http_listener
-            .map(|listener| tokio::spawn(http::serve(listener, Arc::clone(&store), shutdown_received)));
+        let http = http_listener.map(|listener| {
+            tokio::spawn(http::serve(listener, http_tls, Arc::clone(&store), shutdown_received))
+        });
         let _ = ready.send(Ok(()));
 
         let _ = stop.await;

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use wasmedge_otel_collector::{
     logs_json_line, metrics_json_line, render_tree, span_json_line, Arrival, Collector, CollectorConfig,
+    TlsConfig,
 };
 
 const USAGE: &str = "\
 usage: wasmedge-otel-collector [--listen ADDR] [--http-listen ADDR] [--format json|tree|both]
                                [--exit-when-idle SECS] [--timeout SECS]
+                               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 
 Receives OTLP traces, metrics and logs (gRPC, and HTTP if --http-listen is given) and prints them.
 
@@ -28,9 +30,13 @@ Receives OTLP traces, metrics and logs (gRPC, and HTTP if --http-listen is given
                          tree: the span tree at exit; both (default): the two together
   --exit-when-idle SECS  after the first data arrives, exit once nothing new came for SECS seconds
   --timeout SECS         exit after SECS seconds at the latest
+  --tls-cert FILE        serve TLS only (https://), on every server, with this PEM certificate
+                         chain (leaf first); needs --tls-key
+  --tls-key FILE         the PEM private key of --tls-cert
+  --tls-client-ca FILE   mutual TLS: require client certificates issued by this PEM CA
   -h, --help             print this help
 
-Prints \"listening on http://ADDR\" (gRPC) to stderr once bound, then
+Prints \"listening on http://ADDR\" (gRPC; https:// with --tls-cert) to stderr once bound, then
 \"listening for OTLP/HTTP on http://ADDR\" with --http-listen. Runs until idle, timeout, Ctrl-C or
 SIGTERM. Data from both transports is printed the same way.
 Exit status: 0 if any span arrived, or if neither --exit-when-idle nor --timeout was given;
@@ -45,6 +51,9 @@ struct Options {
     tree: bool,
     exit_when_idle: Option<Duration>,
     timeout: Option<Duration>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    tls_client_ca: Option<String>,
 }
 
 /// What the command line asks for.
@@ -63,6 +72,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         tree: true,
         exit_when_idle: None,
         timeout: None,
+        tls_cert: None,
+        tls_key: None,
+        tls_client_ca: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -75,7 +87,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         }
         if !matches!(
             flag.as_str(),
-            "--listen" | "--http-listen" | "--format" | "--exit-when-idle" | "--timeout"
+            "--listen"
+                | "--http-listen"
+                | "--format"
+                | "--exit-when-idle"
+                | "--timeout"
+                | "--tls-cert"
+                | "--tls-key"
+                | "--tls-client-ca"
         ) {
             return Err(format!("unknown argument {arg:?}"));
         }
@@ -86,6 +105,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         match flag.as_str() {
             "--listen" => options.listen = value,
             "--http-listen" => options.http_listen = Some(value),
+            "--tls-cert" => options.tls_cert = Some(value),
+            "--tls-key" => options.tls_key = Some(value),
+            "--tls-client-ca" => options.tls_client_ca = Some(value),
             "--format" => {
                 (options.json, options.tree) = match value.as_str() {
                     "json" => (true, false),
@@ -97,6 +119,12 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--exit-when-idle" => options.exit_when_idle = Some(parse_seconds(&flag, &value)?),
             _ => options.timeout = Some(parse_seconds(&flag, &value)?),
         }
+    }
+    if options.tls_cert.is_some() != options.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".to_owned());
+    }
+    if options.tls_client_ca.is_some() && options.tls_cert.is_none() {
+        return Err("--tls-client-ca needs --tls-cert and --tls-key".to_owned());
     }
     Ok(Command::Run(options))
 }
@@ -134,8 +162,30 @@ enum End {
     ServerGone,
 }
 
+/// The TLS configuration the options ask for, read from its files.
+fn tls_config(options: &Options) -> std::io::Result<Option<TlsConfig>> {
+    let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) else {
+        return Ok(None);
+    };
+    let mut tls = TlsConfig::from_files(cert, key)?;
+    if let Some(ca) = &options.tls_client_ca {
+        tls = tls.with_client_ca(
+            std::fs::read(ca).map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {ca}: {e}")))?,
+        );
+    }
+    Ok(Some(tls))
+}
+
 fn run(options: &Options) -> ExitCode {
-    let config = CollectorConfig { grpc: Some(options.listen.clone()), http: options.http_listen.clone() };
+    let tls = match tls_config(options) {
+        Ok(tls) => tls,
+        Err(error) => {
+            eprintln!("wasmedge-otel-collector: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config =
+        CollectorConfig { grpc: Some(options.listen.clone()), http: options.http_listen.clone(), tls };
     let collector = match Collector::start_with(config) {
         Ok(collector) => collector,
         Err(error) => {
@@ -275,6 +325,9 @@ mod tests {
                 tree: true,
                 exit_when_idle: None,
                 timeout: None,
+                tls_cert: None,
+                tls_key: None,
+                tls_client_ca: None,
             }))
         );
     }
@@ -289,6 +342,11 @@ mod tests {
             "--exit-when-idle",
             "1.5",
             "--timeout=30",
+            "--tls-cert",
+            "server.pem",
+            "--tls-key=server-key.pem",
+            "--tls-client-ca",
+            "ca.pem",
         ]);
         assert_eq!(
             parsed,
@@ -299,6 +357,9 @@ mod tests {
                 tree: true,
                 exit_when_idle: Some(Duration::from_millis(1500)),
                 timeout: Some(Duration::from_secs(30)),
+                tls_cert: Some("server.pem".into()),
+                tls_key: Some("server-key.pem".into()),
+                tls_client_ca: Some("ca.pem".into()),
             }))
         );
         assert_eq!(parse(&["--timeout", "1", "--help"]), Ok(Command::Help));
@@ -313,5 +374,8 @@ mod tests {
         assert!(parse(&["--timeout", "soon"]).is_err());
         assert!(parse(&["--exit-when-idle", "inf"]).is_err());
         assert!(parse(&["extra"]).is_err());
+        assert!(parse(&["--tls-cert", "server.pem"]).is_err(), "a certificate needs its key");
+        assert!(parse(&["--tls-key", "server-key.pem"]).is_err(), "a key needs its certificate");
+        assert!(parse(&["--tls-client-ca", "ca.pem"]).is_err(), "mutual TLS needs TLS");
     }
 }

@@ -439,6 +439,11 @@ fn record_two_spans(exporter: opentelemetry_otlp::SpanExporter) {
 fn http_exporter(
     collector: &Collector,
 ) -> opentelemetry_otlp::SpanExporterBuilder<opentelemetry_otlp::HttpExporterBuilderSet> {
+    // When this test is built together with the plugin (`cargo test --workspace`), cargo unifies
+    // reqwest's features: the plugin's `rustls-no-provider` makes rustls reqwest's TLS backend,
+    // and a client reqwest configures itself (the SDK's default client) then needs a process-wide
+    // crypto provider. The plugin passes its own client; here the ring provider is installed.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let base = collector.http_endpoint().expect("serves HTTP");
     opentelemetry_otlp::SpanExporter::builder()
         .with_http()

@@ -64,7 +64,9 @@ impl ExportPipeline {
                 && config.otlp(signal).protocol == Protocol::Grpc
         };
         let needs_runtime = !config.sdk_disabled && Signal::ALL.into_iter().any(grpc);
-        let runtime = if needs_runtime { runtime() } else { None };
+        // Runtime threads start with SIGPIPE blocked: wasmedge does not ignore it as Rust programs
+        // do, so a collector closing a connection mid-write would kill the process.
+        let runtime = if needs_runtime { otlp::without_sigpipe(runtime) } else { None };
         // tonic spawns its connection tasks on the runtime current while a gRPC exporter is built.
         let in_runtime = |build: &mut dyn FnMut()| {
             if let Some(rt) = &runtime {

@@ -499,8 +499,6 @@ fn function_frames_nest_with_spans_started_by_hand() {
 
 #[test]
 fn short_calls_are_not_exported() {
-    let mut h = Harness::new(16);
-    let _ = &mut h;
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let source: TelemetrySource = Box::new(move || TelemetrySetup {
@@ -524,7 +522,7 @@ fn short_calls_are_not_exported() {
 
 #[test]
 fn a_skipped_exit_closes_the_frames_above_as_errors() {
-    let mut h = Harness::new(16);
+    let h = Harness::new(16);
     h.instance.func_enter(1).unwrap();
     h.instance.func_enter(2).unwrap();
     h.instance.func_enter(3).unwrap();
@@ -540,7 +538,7 @@ fn a_skipped_exit_closes_the_frames_above_as_errors() {
 
 #[test]
 fn frames_left_open_at_exit_are_exported_as_errors() {
-    let mut h = Harness::new(16);
+    let h = Harness::new(16);
     h.instance.func_enter(1).unwrap();
     h.instance.func_enter(2).unwrap();
     assert_eq!(h.instance.close(), 2);
