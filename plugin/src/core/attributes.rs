@@ -144,6 +144,18 @@ pub fn keep_last_per_key(mut kvs: Vec<KeyValue>) -> Vec<KeyValue> {
     if kvs.len() < 2 {
         return kvs;
     }
+    // Few attributes (the usual case): compare pairwise, no allocation.
+    if kvs.len() <= 16 {
+        let mut i = 0;
+        while i < kvs.len() {
+            if kvs[i + 1..].iter().any(|later| later.key == kvs[i].key) {
+                kvs.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        return kvs;
+    }
     let mut seen = HashSet::with_capacity(kvs.len());
     let mut keep: Vec<bool> = kvs.iter().rev().map(|kv| seen.insert(kv.key.clone())).collect();
     keep.reverse();

@@ -169,8 +169,7 @@ unsafe extern "C" fn trampoline<const I: usize>(
                     ValType::F64 => sys::WasmEdge_ValueGetF64(value).to_bits() as i64,
                 };
             }
-            let takes_pointers = function.params.iter().any(|p| p.name.ends_with("_ptr"));
-            let mut memory = if takes_pointers {
+            let mut memory = if TAKES_POINTERS[I] {
                 let memory = guest_memory(frame);
                 instance.stats().observe_memory(memory.size());
                 memory
@@ -193,6 +192,32 @@ unsafe extern "C" fn trampoline<const I: usize>(
         }
     }
 }
+
+/// Whether host function `i` takes a guest pointer (and so needs the guest's memory), decided
+/// once at compile time rather than on every call.
+const TAKES_POINTERS: [bool; HOST_FUNCTIONS.len()] = {
+    let mut out = [false; HOST_FUNCTIONS.len()];
+    let mut i = 0;
+    while i < HOST_FUNCTIONS.len() {
+        let params = HOST_FUNCTIONS[i].0.params;
+        let mut k = 0;
+        while k < params.len() {
+            let name = params[k].name.as_bytes();
+            let n = name.len();
+            if n >= 4
+                && name[n - 4] == b'_'
+                && name[n - 3] == b'p'
+                && name[n - 2] == b't'
+                && name[n - 1] == b'r'
+            {
+                out[i] = true;
+            }
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+};
 
 /// One trampoline per entry of [`HOST_FUNCTIONS`], by index.
 const TRAMPOLINES: [Trampoline; 21] = [
