@@ -8,7 +8,7 @@ GUEST_DIR    := target/guests/$(GUEST_TARGET)/release
 PLUGIN_DIR   := target/plugin
 DEMO_PORT    ?= 4317
 
-.PHONY: all setup build plugin guests collector demo demo-metrics demo-http test lint fmt clean sizes
+.PHONY: all setup build plugin guests collector demo demo-metrics demo-http demo-instrument test lint fmt clean sizes
 
 all: build
 
@@ -51,6 +51,13 @@ demo-metrics: build
 demo-http: build
 	$(CARGO) build --release -p wasmedge-otel-collector
 	@bash scripts/demo-http.sh $(DEMO_PORT) $(PLUGIN_DIR) $(GUEST_DIR)/http-service.wasm
+
+# Automatic instrumentation (docs/instrumentation.md): builds an ordinary Rust program with its name
+# section, rewrites it with `wasmedge-otel instrument`, runs it under wasmedge with the plugin and
+# prints the span tree of its calls (recursion included) mixed with the spans it starts by hand.
+demo-instrument: build
+	$(CARGO) build --release -p wasmedge-otel-collector -p wasmedge-otel-instrument
+	@bash scripts/demo-instrument.sh $(DEMO_PORT) $(PLUGIN_DIR)
 
 # Unit tests of every crate, and end-to-end tests running the real wasmedge CLI (interpreted and
 # AOT) against the test collector. The end-to-end tests use the debug build of the plugin.
@@ -167,3 +174,26 @@ embedder: setup plugin
 test-embedder: setup
 	$(CARGO) build -p wasmedge-otel-plugin
 	cd embedder && $(EMBEDDER_ENV) $(CARGO) test
+
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the layer that decodes guest arguments and
+# buffers: the whole host-function table driven as call sequences (host_calls), and each decoder
+# alone (decode). See fuzz/README.md. Runs on the stable toolchain: `--sanitizer none` passes no
+# nightly-only flag (the plugin's core is safe Rust). FUZZ_TIME seconds per target; a crash stops
+# the run with the input under fuzz/artifacts/. `cargo test` runs a bounded, seeded version
+# (plugin/tests/fuzz_decode.rs).
+FUZZ_TIME    ?= 60
+FUZZ_TARGETS ?= host_calls decode
+FUZZ_FLAGS   ?= -O --sanitizer none
+CARGO_FUZZ_VERSION := 0.13.2
+
+.PHONY: fuzz
+fuzz: setup
+	@cargo fuzz --version 2>/dev/null | grep -q $(CARGO_FUZZ_VERSION) || \
+	  $(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  extra=$$(test -d fuzz/regressions/$$t && echo fuzz/regressions/$$t); \
+	  echo "== fuzzing $$t for $(FUZZ_TIME)s"; \
+	  $(CARGO) fuzz run $(FUZZ_FLAGS) $$t fuzz/corpus/$$t fuzz/seeds/$$t $$extra -- \
+	    -max_total_time=$(FUZZ_TIME) -print_final_stats=1 || exit 1; \
+	done

@@ -82,6 +82,10 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     "hashbrown::*",
     "dlmalloc::*",
     "wasi::*",
+    // The wasmedge_otel guest bindings: their calls are the telemetry itself, and tracing them
+    // would put a short-lived frame between a span started by hand and its parent.
+    "wasmedge_otel_guest::*",
+    "<wasmedge_otel_guest::*",
     "rustc_demangle::*",
     "<core::*",
     "<alloc::*",
@@ -284,8 +288,20 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     "operator delete*",
 ];
 
+/// Names the default exclusions would catch that are user code all the same: wasi-libc renames a
+/// C program's `main` to `__original_main`.
+const USER_CODE: &[&str] = &["__original_main"];
+
+/// Whether a name the default exclusions would catch is user code all the same.
+pub fn is_user_code(name: &str) -> bool {
+    USER_CODE.contains(&name)
+}
+
 /// Whether a demangled name is one of the [`DEFAULT_EXCLUDES`].
 pub fn default_excluded(name: &str) -> Option<&'static str> {
+    if is_user_code(name) {
+        return None;
+    }
     let name: Vec<char> = name.chars().collect();
     DEFAULT_EXCLUDES.iter().copied().find(|p| Glob::new(p).matches(&name))
 }

@@ -28,9 +28,12 @@ const SEGMENT_NAME: &str = ".wasmedge_otel.names";
 
 /// Custom sections that locate code by byte offset: they would be wrong after the rewrite.
 /// DWARF (`.debug_*`), source maps (`sourceMappingURL`), split DWARF (`external_debug_info`) and
-/// code metadata such as branch hints (`metadata.code.*`).
+/// code metadata such as branch hints (`metadata.code.*`), and the native code `wasmedge compile`
+/// stores in a `wasmedge` section (stale once the Wasm code changes; compile again after
+/// instrumenting).
 fn points_into_code(name: &str) -> bool {
-    name.starts_with(".debug_")
+    name == "wasmedge"
+        || name.starts_with(".debug_")
         || name == "sourceMappingURL"
         || name == "external_debug_info"
         || name.starts_with("metadata.code.")

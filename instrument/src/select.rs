@@ -85,7 +85,11 @@ pub(crate) fn select(scan: &Scan<'_>, options: &Options) -> Result<Vec<FunctionR
             Decision::NotIncluded
         } else if !options.all && name.is_none() {
             Decision::Unnamed
-        } else if let Some((_, p)) = defaults.iter().find(|(g, _)| g.matches(&subject)) {
+        } else if let Some((_, p)) = defaults
+            .iter()
+            .find(|(g, _)| g.matches(&subject))
+            .filter(|_| !crate::names::is_user_code(name.as_deref().unwrap_or("")))
+        {
             Decision::Runtime(p)
         } else if !stats.calls && stats.instructions < min {
             Decision::Tiny

@@ -26,6 +26,9 @@ pub struct Frame {
     pub context: SpanContext,
     /// The parent's context, if the frame has one.
     pub parent: Option<SpanContext>,
+    /// Whether something took this frame's context (a span, a log record, a `traceparent`): its
+    /// span is then exported whatever its duration, or that something would name a missing parent.
+    pub context_taken: bool,
 }
 
 thread_local! {

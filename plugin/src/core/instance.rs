@@ -293,7 +293,7 @@ impl Instance {
         if let Some(max) = self.limits.log_value_length {
             attributes::truncate_values(&mut attributes, max);
         }
-        let current = self.spans().current_context();
+        let current = self.spans().take_current_context();
         logs::emit(&self.setup().logger, severity, body, attributes, current.as_ref());
         super::stats::count_log_emitted();
         Ok(())
@@ -305,7 +305,7 @@ impl Instance {
         if span != 0 {
             return self.spans().context_of(span as Handle).map(Some);
         }
-        if let Some(current) = self.spans().current_context() {
+        if let Some(current) = self.spans().take_current_context() {
             return Ok(Some(current));
         }
         let root = self.setup().root.span().span_context().clone();

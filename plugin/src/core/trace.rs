@@ -185,8 +185,19 @@ impl SpanTable {
         })
     }
 
-    /// The context of the innermost open span or traced function, for parenting new spans and
-    /// correlating log records.
+    /// [`current_context`](Self::current_context), for something that will refer to it (a span,
+    /// a log record, a propagated `traceparent`): every open frame is then kept on exit, however
+    /// short, so the reference never names a span that is not exported.
+    pub fn take_current_context(&mut self) -> Option<SpanContext> {
+        for open in &mut self.current {
+            if let Open::Frame(f) = open {
+                f.context_taken = true;
+            }
+        }
+        self.current_context()
+    }
+
+    /// The context of the innermost open span or traced function.
     pub fn current_context(&self) -> Option<SpanContext> {
         self.current.iter().rev().find_map(|o| match o {
             Open::Span(h) => self.spans.get(*h).ok().map(|s| s.span.span_context().clone()),
@@ -225,7 +236,7 @@ impl SpanTable {
         }
         let parent_cx = match parent {
             Parent::None => root.clone(),
-            Parent::Current => match self.current_context() {
+            Parent::Current => match self.take_current_context() {
                 Some(cx) => Context::new().with_span(LocalParent(cx)),
                 None => root.clone(),
             },
@@ -308,6 +319,8 @@ impl SpanTable {
             self.current.push(Open::Untraced(func_id));
             return Err(HostError::LimitExceeded("instrumented call depth"));
         }
+        // Not `take_current_context`: a child frame that is kept lasts less than its parent, so
+        // the parent is kept too; one that is dropped needs nothing.
         let parent = self.current_context().or_else(|| {
             let root = root.span().span_context().clone();
             root.is_valid().then_some(root)
@@ -321,7 +334,13 @@ impl SpanTable {
                 SpanContext::new(new_trace, span_id, trace::TraceFlags::SAMPLED, false, Default::default())
             }
         };
-        self.current.push(Open::Frame(Frame { func_id, start: SystemTime::now(), context, parent }));
+        self.current.push(Open::Frame(Frame {
+            func_id,
+            start: SystemTime::now(),
+            context,
+            parent,
+            context_taken: false,
+        }));
         self.frames += 1;
         Ok(())
     }
@@ -357,7 +376,7 @@ impl SpanTable {
         match self.current.remove(pos) {
             Open::Frame(f) => {
                 self.frames -= 1;
-                if now.duration_since(f.start).unwrap_or_default() >= min_duration {
+                if f.context_taken || now.duration_since(f.start).unwrap_or_default() >= min_duration {
                     self.emit_frame(tracer, f, now, None);
                 }
             }

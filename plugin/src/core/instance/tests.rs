@@ -578,3 +578,47 @@ fn setting_a_key_again_replaces_its_value() {
     assert_eq!(span.attributes, vec![KeyValue::new("k", 199i64), KeyValue::new("other", true)]);
     assert_eq!(span.dropped_attributes_count, 0);
 }
+
+#[test]
+fn a_short_call_is_kept_when_something_inside_names_it_as_parent() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_id_generator(crate::core::functions::PlannedIdGenerator::default())
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let source: TelemetrySource = Box::new(move || TelemetrySetup {
+        tracer: provider.tracer("test"),
+        meter: opentelemetry::global::meter("test"),
+        logger: SdkLoggerProvider::builder().build().logger("test"),
+        root: Context::new(),
+        span_flush: no_flush(),
+    });
+    let limits = InstanceLimits {
+        func_min_duration: std::time::Duration::from_secs(3600),
+        ..InstanceLimits::default()
+    };
+    let instance = Instance::new(source, limits);
+    let mut mem = vec![0u8; 64];
+    mem[..7].copy_from_slice(b"by-hand");
+    instance.func_enter(1).unwrap(); // outer, short
+    instance.func_enter(2).unwrap(); // inner, short
+    let s = instance
+        .span_start(
+            &GuestMemory::new(&mut mem),
+            GuestSlice { ptr: 0, len: 7 },
+            0,
+            0,
+            GuestSlice { ptr: 0, len: 0 },
+        )
+        .unwrap();
+    instance.span_end(s as i64).unwrap();
+    instance.func_exit(2).unwrap();
+    instance.func_enter(3).unwrap(); // a short call nothing refers to: dropped
+    instance.func_exit(3).unwrap();
+    instance.func_exit(1).unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 3, "{spans:?}");
+    let (outer, inner, by_hand) = (find(&spans, "func[1]"), find(&spans, "func[2]"), find(&spans, "by-hand"));
+    assert_eq!(by_hand.parent_span_id, inner.span_context.span_id());
+    assert_eq!(inner.parent_span_id, outer.span_context.span_id());
+}
