@@ -48,32 +48,32 @@ impl Parent {
     }
 }
 
-/// Most distinct attribute keys kept per span between its start and its end.
-const MAX_LATER_ATTRIBUTES: usize = 1024;
+/// Most distinct attribute keys kept per open span (the SDK's own count limit applies on top).
+const MAX_SPAN_ATTRIBUTES: usize = 1024;
 
-/// An open span, and the attributes set on it after its start. Those are kept here, the last
-/// value of each key winning, and handed to the SDK once when the span ends: the SDK's
-/// `set_attribute` appends, so setting a key twice would export it twice.
+/// An open span and its attributes. They are kept here, in the order first set, the last value
+/// of each key winning, and handed to the SDK once when the span ends: the SDK's `set_attribute`
+/// appends, so setting a key twice would export it twice.
 struct OpenSpan {
     span: SdkSpan,
-    later: Vec<KeyValue>,
+    attributes: Vec<KeyValue>,
 }
 
 impl OpenSpan {
     fn set(&mut self, attributes: Vec<KeyValue>) {
         for kv in attributes {
-            if let Some(old) = self.later.iter_mut().find(|old| old.key == kv.key) {
+            if let Some(old) = self.attributes.iter_mut().find(|old| old.key == kv.key) {
                 *old = kv;
-            } else if self.later.len() < MAX_LATER_ATTRIBUTES {
-                self.later.push(kv);
+            } else if self.attributes.len() < MAX_SPAN_ATTRIBUTES {
+                self.attributes.push(kv);
             }
         }
     }
 
     fn into_span(self) -> SdkSpan {
         let mut span = self.span;
-        if !self.later.is_empty() {
-            span.set_attributes(self.later);
+        if !self.attributes.is_empty() {
+            span.set_attributes(self.attributes);
         }
         span
     }
@@ -243,12 +243,15 @@ impl SpanTable {
             Parent::Span(h) => Context::new().with_span(LocalParent(self.span(h)?.span_context().clone())),
             Parent::Remote(cx) => cx,
         };
+        // The attributes stay with the plugin until the span ends (see `OpenSpan`); the samplers
+        // the plugin configures never look at them.
         let span = tracer
             .span_builder(name.to_owned())
             .with_kind(otel_kind(kind))
-            .with_attributes(attributes)
             .start_with_context(tracer, &parent_cx);
-        let handle = self.spans.insert(OpenSpan { span, later: Vec::new() }).map_err(|e| lookup(e, 0))?;
+        let mut open = OpenSpan { span, attributes: Vec::new() };
+        open.set(attributes);
+        let handle = self.spans.insert(open).map_err(|e| lookup(e, 0))?;
         self.current.push(Open::Span(handle));
         Ok(handle)
     }

@@ -112,16 +112,8 @@ impl<E> CountingSpanExporter<E> {
 }
 
 impl<E: SpanExporter> SpanExporter for CountingSpanExporter<E> {
-    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let n = batch.len();
-        // An attribute set again after the span's start replaces the start value (the SDK keeps
-        // both); the last one wins, as the ABI documents.
-        for span in &mut batch {
-            if span.attributes.len() > 1 {
-                span.attributes =
-                    crate::core::attributes::keep_last_per_key(std::mem::take(&mut span.attributes));
-            }
-        }
         let result = self.0.export(batch).await;
         health().spans.count(n, &result);
         result
