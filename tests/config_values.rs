@@ -323,7 +323,7 @@ fn handle_signals_false_leaves_the_default_action() {
         imports = wat_imports()
     );
     let c = collector();
-    let mut child = std::process::Command::new("wasmedge")
+    let child = std::process::Command::new("wasmedge")
         .arg(wat_guest("spin_no_signals", &wat))
         .env("WASMEDGE_PLUGIN_PATH", plugin_dir())
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", c.endpoint())
