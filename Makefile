@@ -134,7 +134,7 @@ uninstall:
 .PHONY: bench bench-setup bench-guests bench-build
 
 # One command: builds the plugin, the examples, the bench guests and the host-side programs in
-# release mode, then runs every benchmark side by side (about 10 minutes), prints the tables and
+# release mode, then runs every benchmark side by side (4-7 minutes once built), prints the tables and
 # writes them to BENCHMARKS.md. Not part of `make test`. BENCH_ARGS is passed to the runner, e.g.
 # BENCH_ARGS=--quick (N/10, fewer runs: a dry run), --runs 7, --no-callgrind.
 BENCH_ARGS ?=

@@ -1,5 +1,5 @@
-//! Running a child process: its output, wall time, and the kernel's resource usage for it (peak
-//! RSS and CPU time, from `wait4`, the same figures `/usr/bin/time` prints).
+//! Running a child process: its output, wall time, and the kernel's resource usage for it: CPU time
+//! and page faults from `wait4`; peak RSS through `/usr/bin/time` (see [`run_measuring_rss`]).
 
 use std::io::Read;
 use std::path::Path;
