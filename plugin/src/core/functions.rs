@@ -63,6 +63,10 @@ pub fn new_ids() -> (TraceId, SpanId) {
     (g.new_trace_id(), g.new_span_id())
 }
 
+/// Most function names kept per instance: the number of functions WasmEdge and other engines
+/// accept in one module, so a guest registering names in a loop cannot grow host memory.
+pub const MAX_FUNCTION_NAMES: usize = 1_000_000;
+
 /// Names of instrumented functions, registered once by the rewritten module.
 #[derive(Debug, Default)]
 pub struct FunctionNames(HashMap<u32, String>);
@@ -89,6 +93,10 @@ impl FunctionNames {
             names.push((id, std::str::from_utf8(name).map_err(|_| HostError::InvalidUtf8)?.to_owned()));
         }
         let n = names.len();
+        let new = names.iter().filter(|(id, _)| !self.0.contains_key(id)).count();
+        if self.0.len() + new > MAX_FUNCTION_NAMES {
+            return Err(HostError::LimitExceeded("more function names than a module can have"));
+        }
         self.0.extend(names);
         Ok(n)
     }

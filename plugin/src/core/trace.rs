@@ -319,7 +319,11 @@ impl SpanTable {
     /// Past [`MAX_FUNCTION_DEPTH`] frames are not traced (and `LIMIT_EXCEEDED` is returned).
     pub fn enter(&mut self, func_id: u32, root: &Context) -> HostResult<()> {
         if self.frames >= MAX_FUNCTION_DEPTH {
-            self.current.push(Open::Untraced(func_id));
+            // Deeper calls are not traced, but remembered so their exits still match; past twice
+            // the depth not even that, so a guest entering without exiting cannot grow host memory.
+            if self.current.len() < 2 * MAX_FUNCTION_DEPTH + self.spans.len() {
+                self.current.push(Open::Untraced(func_id));
+            }
             return Err(HostError::LimitExceeded("instrumented call depth"));
         }
         // Not `take_current_context`: a child frame that is kept lasts less than its parent, so
