@@ -312,32 +312,41 @@ impl Instance {
         Ok(root.is_valid().then_some(root))
     }
 
-    /// `span_traceparent`: writes the header and returns its length (0 with nothing to propagate).
+    /// Writes one trace-context header of `span` (0: the current context) into the guest's
+    /// buffer and returns its length; 0 when there is no context to propagate.
+    fn write_header(
+        &self,
+        mem: &mut GuestMemory<'_>,
+        span: i64,
+        buf: GuestSlice,
+        header: fn(&propagation::Headers) -> &str,
+    ) -> HostResult<usize> {
+        let Some(headers) = self.context_for(span)?.and_then(|cx| propagation::inject(&cx)) else {
+            return Ok(0);
+        };
+        let value = header(&headers);
+        mem.write(buf.ptr, buf.len, value.as_bytes())?;
+        Ok(value.len())
+    }
+
+    /// `span_traceparent`.
     pub fn span_traceparent(
         &self,
         mem: &mut GuestMemory<'_>,
         span: i64,
         buf: GuestSlice,
     ) -> HostResult<usize> {
-        let Some(headers) = self.context_for(span)?.and_then(|cx| propagation::inject(&cx)) else {
-            return Ok(0);
-        };
-        mem.write(buf.ptr, buf.len, headers.traceparent.as_bytes())?;
-        Ok(headers.traceparent.len())
+        self.write_header(mem, span, buf, |h| &h.traceparent)
     }
 
-    /// `span_tracestate`: writes the header and returns its length (0 when empty).
+    /// `span_tracestate` (0 also when the trace state is empty).
     pub fn span_tracestate(
         &self,
         mem: &mut GuestMemory<'_>,
         span: i64,
         buf: GuestSlice,
     ) -> HostResult<usize> {
-        let Some(headers) = self.context_for(span)?.and_then(|cx| propagation::inject(&cx)) else {
-            return Ok(0);
-        };
-        mem.write(buf.ptr, buf.len, headers.tracestate.as_bytes())?;
-        Ok(headers.tracestate.len())
+        self.write_header(mem, span, buf, |h| &h.tracestate)
     }
 
     /// `span_start_remote`.
