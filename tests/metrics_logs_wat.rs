@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use wasmedge_otel_abi::Status;
 use wasmedge_otel_tests::*;
 
-fn checks() -> Vec<(&'static str, &'static str, i64)> {
+fn checks() -> Vec<WatCheck> {
     let st = |s: Status| s.0 as i64;
     let ext = |s: &'static str| s;
     vec![
@@ -27,13 +27,7 @@ fn checks() -> Vec<(&'static str, &'static str, i64)> {
 }
 
 fn guest() -> std::path::PathBuf {
-    let body: String = checks()
-        .iter()
-        .enumerate()
-        .map(|(i, (_, e, want))| {
-            format!("(if (i64.ne {e} (i64.const {want})) (then (call $proc_exit (i32.const {}))))\n", i + 1)
-        })
-        .collect();
+    let body = wat_checks(&checks());
     let wat = format!(
         r#"(module
   {imports}
@@ -97,7 +91,7 @@ fn metrics_and_logs_recorded_before_proc_exit_arrive() {
         let out = Run::new(&for_mode(&wasm, mode), &c.endpoint()).output();
         let code = out.status.code().unwrap_or(-1);
         if code != 7 {
-            let failed = checks().get((code as usize).wrapping_sub(1)).map_or("setup", |c| c.0);
+            let failed = failed_check(&checks(), code);
             panic!("{mode:?}: exit {code}: {failed}; stderr: {}", String::from_utf8_lossy(&out.stderr));
         }
         wait_for_metrics_and_logs(&c);

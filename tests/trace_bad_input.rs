@@ -8,7 +8,7 @@ use wasmedge_otel_abi::Status;
 use wasmedge_otel_tests::*;
 
 /// (what is checked, WAT expression returning i64, expected value)
-fn checks() -> Vec<(&'static str, &'static str, i64)> {
+fn checks() -> Vec<WatCheck> {
     let st = |s: Status| s.0 as i64;
     vec![
         ("name past the end of memory", "(call $span_start (i32.const 65535) (i32.const 9) (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 0))", st(Status::OUT_OF_BOUNDS)),
@@ -35,16 +35,7 @@ fn checks() -> Vec<(&'static str, &'static str, i64)> {
 }
 
 fn guest() -> std::path::PathBuf {
-    let body: String = checks()
-        .iter()
-        .enumerate()
-        .map(|(i, (_, expr, want))| {
-            format!(
-                "(if (i64.ne {expr} (i64.const {want})) (then (call $proc_exit (i32.const {}))))\n",
-                i + 1
-            )
-        })
-        .collect();
+    let body = wat_checks(&checks());
     let wat = format!(
         r#"(module
   {imports}
@@ -82,7 +73,7 @@ fn bad_calls_get_their_status_and_valid_spans_arrive() {
         let out = Run::new(&for_mode(&wasm, mode), &c.endpoint()).output();
         let code = out.status.code().unwrap_or(-1);
         if code != 0 {
-            let failed = checks().get(code as usize - 1).map_or("setup", |c| c.0);
+            let failed = failed_check(&checks(), code);
             panic!(
                 "{mode:?}: check {code} failed: {failed}; stderr: {}",
                 String::from_utf8_lossy(&out.stderr)

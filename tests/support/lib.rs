@@ -289,3 +289,32 @@ pub fn wait_for_metrics_and_logs(collector: &Collector) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// One status check of a hand-written guest: what it checks, a WAT expression giving an `i64`,
+/// and the value it must give.
+pub type WatCheck = (&'static str, &'static str, i64);
+
+/// WAT instructions that evaluate each check and, at the first mismatch, leave by
+/// `proc_exit(n)` with n the check's 1-based number (the guest must import `$proc_exit`).
+pub fn wat_checks(checks: &[WatCheck]) -> String {
+    checks
+        .iter()
+        .enumerate()
+        .map(|(i, (_, expr, want))| {
+            format!(
+                "(if (i64.ne {expr} (i64.const {want})) (then (call $proc_exit (i32.const {}))))\n",
+                i + 1
+            )
+        })
+        .collect()
+}
+
+/// What a guest built with [`wat_checks`] failed, from its exit code ("setup" when the code
+/// names no check).
+pub fn failed_check(checks: &[WatCheck], exit_code: i32) -> &'static str {
+    usize::try_from(exit_code)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| checks.get(i))
+        .map_or("setup", |c| c.0)
+}
