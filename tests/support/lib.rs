@@ -33,19 +33,40 @@ pub fn plugin_dir() -> &'static Path {
         );
         let dir = scratch_dir().join("plugin");
         std::fs::create_dir_all(&dir).expect("create plugin dir");
-        std::fs::copy(&built, dir.join("libwasmedge_otel.so")).expect("copy plugin");
+        // A directory of its own holds only this plugin (WasmEdge loads every library it finds).
+        // A hard link costs no disk and keeps this build even if cargo rebuilds the plugin.
+        let linked = dir.join("libwasmedge_otel.so");
+        if std::fs::hard_link(&built, &linked).is_err() {
+            std::fs::copy(&built, &linked).expect("copy plugin");
+        }
         dir
     })
 }
 
-/// A scratch directory for this test process, removed by nothing (it lives under target/).
+/// A scratch directory for this test process under `target/e2e/<pid>`. The test harness has no
+/// teardown, so each process removes the directories of earlier test processes that have ended.
 pub fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = repo_root().join("target/e2e").join(std::process::id().to_string());
+        let root = repo_root().join("target/e2e");
+        remove_ended_scratch_dirs(&root);
+        let dir = root.join(std::process::id().to_string());
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         dir
     })
+}
+
+/// Removes `root/<pid>` directories whose process no longer runs (checked through /proc).
+fn remove_ended_scratch_dirs(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            // Another test process may be removing it at the same time: errors are fine.
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Path of a guest example built by this package's build script (`examples/<name>`).
