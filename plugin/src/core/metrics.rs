@@ -6,7 +6,10 @@
 
 use super::error::{HostError, HostResult};
 use super::handles::{Handle, HandleError, HandleTable};
-use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
+use opentelemetry::metrics::{
+    BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram, Meter,
+    UpDownCounter,
+};
 use opentelemetry::KeyValue;
 use std::collections::HashMap;
 use wasmedge_otel_abi::limits::{MAX_BOUND_INSTRUMENTS, MAX_HISTOGRAM_BOUNDARIES, MAX_INSTRUMENTS};
@@ -104,17 +107,6 @@ impl Instrument {
 
     /// Records `m` after checking it is a value this instrument may take.
     fn record(&self, m: Measurement, attributes: &[KeyValue]) -> HostResult<()> {
-        let refuse = HostError::InvalidArgument;
-        let non_negative =
-            |v: i64| u64::try_from(v).map_err(|_| refuse("negative value on a monotonic instrument"));
-        let finite = |v: f64| if v.is_finite() { Ok(v) } else { Err(refuse("NaN or infinite value")) };
-        let finite_non_negative = |v: f64| {
-            let v = finite(v)?;
-            if v < 0.0 {
-                return Err(refuse("negative value on a monotonic instrument"));
-            }
-            Ok(v)
-        };
         match (self, m) {
             (Instrument::CounterU64(c), Measurement::I64(v)) => c.add(non_negative(v)?, attributes),
             (Instrument::CounterF64(c), Measurement::F64(v)) => c.add(finite_non_negative(v)?, attributes),
@@ -126,23 +118,83 @@ impl Instrument {
             }
             (Instrument::GaugeI64(g), Measurement::I64(v)) => g.record(v, attributes),
             (Instrument::GaugeF64(g), Measurement::F64(v)) => g.record(finite(v)?, attributes),
-            _ => return Err(refuse("value type does not match the instrument")),
+            _ => return Err(TYPE_MISMATCH),
         }
         Ok(())
     }
+
+    /// The SDK's bound form of this instrument for one attribute set.
+    fn bind(&self, attributes: &[KeyValue]) -> BoundInstrument {
+        match self {
+            Instrument::CounterU64(c) => BoundInstrument::CounterU64(c.bind(attributes)),
+            Instrument::CounterF64(c) => BoundInstrument::CounterF64(c.bind(attributes)),
+            Instrument::UpDownI64(c) => BoundInstrument::UpDownI64(c.bind(attributes)),
+            Instrument::UpDownF64(c) => BoundInstrument::UpDownF64(c.bind(attributes)),
+            Instrument::HistogramU64(h) => BoundInstrument::HistogramU64(h.bind(attributes)),
+            Instrument::HistogramF64(h) => BoundInstrument::HistogramF64(h.bind(attributes)),
+            Instrument::GaugeI64(g) => BoundInstrument::GaugeI64(g.bind(attributes)),
+            Instrument::GaugeF64(g) => BoundInstrument::GaugeF64(g.bind(attributes)),
+        }
+    }
 }
 
-/// An instrument with a fixed attribute set.
-struct Bound {
-    instrument: Handle,
-    attributes: Vec<KeyValue>,
+const TYPE_MISMATCH: HostError = HostError::InvalidArgument("value type does not match the instrument");
+
+fn non_negative(v: i64) -> HostResult<u64> {
+    u64::try_from(v).map_err(|_| HostError::InvalidArgument("negative value on a monotonic instrument"))
+}
+
+fn finite(v: f64) -> HostResult<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(HostError::InvalidArgument("NaN or infinite value"))
+    }
+}
+
+fn finite_non_negative(v: f64) -> HostResult<f64> {
+    match finite(v)? {
+        v if v < 0.0 => Err(HostError::InvalidArgument("negative value on a monotonic instrument")),
+        v => Ok(v),
+    }
+}
+
+/// An instrument bound to a fixed attribute set: the SDK resolved the set once, at bind time, so
+/// a record neither hashes nor copies attributes.
+enum BoundInstrument {
+    CounterU64(BoundCounter<u64>),
+    CounterF64(BoundCounter<f64>),
+    UpDownI64(BoundUpDownCounter<i64>),
+    UpDownF64(BoundUpDownCounter<f64>),
+    HistogramU64(BoundHistogram<u64>),
+    HistogramF64(BoundHistogram<f64>),
+    GaugeI64(BoundGauge<i64>),
+    GaugeF64(BoundGauge<f64>),
+}
+
+impl BoundInstrument {
+    /// Records `m` with the same checks as [`Instrument::record`].
+    fn record(&self, m: Measurement) -> HostResult<()> {
+        match (self, m) {
+            (BoundInstrument::CounterU64(c), Measurement::I64(v)) => c.add(non_negative(v)?),
+            (BoundInstrument::CounterF64(c), Measurement::F64(v)) => c.add(finite_non_negative(v)?),
+            (BoundInstrument::UpDownI64(c), Measurement::I64(v)) => c.add(v),
+            (BoundInstrument::UpDownF64(c), Measurement::F64(v)) => c.add(finite(v)?),
+            (BoundInstrument::HistogramU64(h), Measurement::I64(v)) => h.record(non_negative(v)?),
+            (BoundInstrument::HistogramF64(h), Measurement::F64(v)) => h.record(finite_non_negative(v)?),
+            (BoundInstrument::GaugeI64(g), Measurement::I64(v)) => g.record(v),
+            (BoundInstrument::GaugeF64(g), Measurement::F64(v)) => g.record(finite(v)?),
+            _ => return Err(TYPE_MISMATCH),
+        }
+        Ok(())
+    }
 }
 
 /// The instruments of one module instance.
 pub struct MetricTable {
     instruments: HandleTable<Instrument>,
     by_spec: HashMap<InstrumentSpec, Handle>,
-    bound: HandleTable<Bound>,
+    bound: HandleTable<BoundInstrument>,
     /// Bound handles by instrument and encoded attribute buffer: binding the same pair again
     /// returns the same handle instead of using up the bound-instrument limit.
     bound_by_key: HashMap<(Handle, Vec<u8>), Handle>,
@@ -219,14 +271,17 @@ impl MetricTable {
         encoded: &[u8],
         attributes: Vec<KeyValue>,
     ) -> HostResult<Handle> {
-        self.instruments.get(instrument).map_err(|e| lookup(e, instrument, ""))?;
+        let target = self.instruments.get(instrument).map_err(|e| lookup(e, instrument, ""))?;
         let key = (instrument, encoded.to_vec());
         if let Some(bound) = self.bound_by_key.get(&key) {
             return Ok(*bound);
         }
+        if self.bound.is_full() {
+            return Err(HostError::LimitExceeded("too many bound instruments in this instance"));
+        }
         let bound = self
             .bound
-            .insert(Bound { instrument, attributes })
+            .insert(target.bind(&attributes))
             .map_err(|e| lookup(e, 0, "too many bound instruments in this instance"))?;
         self.bound_by_key.insert(key, bound);
         Ok(bound)
@@ -234,8 +289,7 @@ impl MetricTable {
 
     /// Records a measurement on a bound instrument.
     pub fn record_bound(&self, bound: Handle, m: Measurement) -> HostResult<()> {
-        let b = self.bound.get(bound).map_err(|e| lookup(e, bound, ""))?;
-        self.record(b.instrument, m, &b.attributes)
+        self.bound.get(bound).map_err(|e| lookup(e, bound, ""))?.record(m)
     }
 }
 

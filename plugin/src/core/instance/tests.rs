@@ -376,6 +376,71 @@ fn bound_instruments_record_with_their_attributes() {
     assert_eq!(h.metric("hits", sum_u64), vec![(8, vec![KeyValue::new("cache", "main")])]);
 }
 
+/// The data points of a metric, kind, values and attributes only (no timestamps).
+fn points(data: &AggregatedMetrics) -> Vec<String> {
+    fn each<T: std::fmt::Debug + Copy>(data: &MetricData<T>) -> Vec<String> {
+        fn attrs<'a>(a: impl Iterator<Item = &'a KeyValue>) -> Vec<String> {
+            a.map(|kv| format!("{}={}", kv.key, kv.value)).collect()
+        }
+        match data {
+            MetricData::Sum(s) => {
+                s.data_points().map(|p| format!("sum {:?} {:?}", p.value(), attrs(p.attributes()))).collect()
+            }
+            MetricData::Gauge(g) => g
+                .data_points()
+                .map(|p| format!("gauge {:?} {:?}", p.value(), attrs(p.attributes())))
+                .collect(),
+            MetricData::Histogram(h) => h
+                .data_points()
+                .map(|p| format!("histogram n={} sum={:?} {:?}", p.count(), p.sum(), attrs(p.attributes())))
+                .collect(),
+            other => panic!("unexpected metric data {other:?}"),
+        }
+    }
+    match data {
+        AggregatedMetrics::U64(d) => each(d),
+        AggregatedMetrics::I64(d) => each(d),
+        AggregatedMetrics::F64(d) => each(d),
+    }
+}
+
+#[test]
+fn every_kind_of_bound_instrument_records_like_the_unbound_one() {
+    let mut h = Harness::new(4);
+    let attrs = Enc::default().str("cache", "main").i64("shard", 2).0;
+    for kind in [COUNTER, UP_DOWN, HISTOGRAM, GAUGE] {
+        for value_type in [INT, FLOAT] {
+            let unbound =
+                h.instrument(kind, value_type, &format!("unbound{kind}_{value_type}"), &[]).unwrap();
+            let bound_to = h.instrument(kind, value_type, &format!("bound{kind}_{value_type}"), &[]).unwrap();
+            let a = h.put(1024, &attrs);
+            let bound = h.instance.metric_bind(&GuestMemory::new(&mut h.mem), bound_to as i64, a).unwrap();
+            for v in [3, 5, 4] {
+                let m =
+                    if value_type == INT { Measurement::I64(v) } else { Measurement::F64(v as f64 + 0.5) };
+                h.record(unbound, m, &attrs).unwrap();
+                h.instance.metric_bound_record(bound as i64, m).unwrap();
+            }
+            let wrong = if value_type == INT { Measurement::F64(1.0) } else { Measurement::I64(1) };
+            assert_eq!(
+                h.instance.metric_bound_record(bound as i64, wrong).unwrap_err().status(),
+                Status::INVALID_ARGUMENT
+            );
+        }
+    }
+    for kind in [COUNTER, UP_DOWN, HISTOGRAM, GAUGE] {
+        for value_type in [INT, FLOAT] {
+            let expected = h.metric(&format!("unbound{kind}_{value_type}"), points);
+            assert_eq!(expected.len(), 1, "{expected:?}");
+            assert_eq!(
+                h.metric(&format!("bound{kind}_{value_type}"), points),
+                expected,
+                "kind {kind}, type {value_type}"
+            );
+        }
+    }
+}
+
 #[test]
 fn instrument_limit_is_enforced() {
     let mut h = Harness::new(4);
