@@ -80,6 +80,7 @@ use wasmedge_otel::core::host::HOST_FUNCTIONS;
 use wasmedge_otel::core::instance::{GuestSlice, Instance, InstanceLimits, TelemetrySetup, TelemetrySource};
 use wasmedge_otel::core::propagation;
 use wasmedge_otel::core::trace::{SpanFlush, UNFINISHED_ATTRIBUTE};
+use wasmedge_otel::export::traces::MergeRepeatedKeys;
 use wasmedge_otel_abi::limits::{MAX_BUFFER_LEN, MAX_FUNCTION_DEPTH};
 use wasmedge_otel_abi::{Status, ValType, ABI_VERSION};
 
@@ -291,7 +292,7 @@ impl Shared {
             let provider = SdkTracerProvider::builder()
                 .with_id_generator(PlannedIdGenerator::default())
                 .with_sampler(sampler)
-                .with_simple_exporter(exporter.clone())
+                .with_simple_exporter(MergeRepeatedKeys(exporter.clone()))
                 .build();
             (exporter, provider)
         };

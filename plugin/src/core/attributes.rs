@@ -5,8 +5,8 @@
 //! whole and never leaves a half-applied set of attributes behind.
 
 use super::error::{HostError, HostResult};
-use opentelemetry::{Array, KeyValue, StringValue, Value};
-use std::collections::HashSet;
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use std::collections::HashMap;
 use wasmedge_otel_abi::wire;
 
 /// Reads little-endian fields from a buffer, failing with [`HostError::Malformed`] at the end.
@@ -105,7 +105,8 @@ pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
         let tag = r.u8()?;
         out.push(KeyValue::new(key.to_owned(), value(&mut r, tag)?));
     }
-    Ok(keep_last_per_key(out))
+    merge_repeated_keys(&mut out);
+    Ok(out)
 }
 
 /// `s` cut to at most `max_chars` characters.
@@ -139,29 +140,28 @@ pub fn truncate_values(kvs: &mut [KeyValue], max_chars: usize) {
     }
 }
 
-/// Drops every attribute whose key appears again later in `kvs`.
-pub fn keep_last_per_key(mut kvs: Vec<KeyValue>) -> Vec<KeyValue> {
-    if kvs.len() < 2 {
-        return kvs;
-    }
-    // Few attributes (the usual case): compare pairwise, no allocation.
+/// Leaves one attribute per key, where the key first appeared, with the value it was given last:
+/// what setting a key again means in OpenTelemetry (the SDK's own `set_attribute` appends).
+pub fn merge_repeated_keys(kvs: &mut Vec<KeyValue>) {
+    // Few attributes (the usual case): compare pairwise, and allocate only when a key repeats.
     if kvs.len() <= 16 {
-        let mut i = 0;
-        while i < kvs.len() {
-            if kvs[i + 1..].iter().any(|later| later.key == kvs[i].key) {
-                kvs.remove(i);
-            } else {
-                i += 1;
+        let repeats = (1..kvs.len()).any(|i| kvs[..i].iter().any(|earlier| earlier.key == kvs[i].key));
+        if !repeats {
+            return;
+        }
+    }
+    let mut first_at: HashMap<Key, usize> = HashMap::with_capacity(kvs.len());
+    let mut merged: Vec<KeyValue> = Vec::with_capacity(kvs.len());
+    for kv in kvs.drain(..) {
+        match first_at.get(&kv.key) {
+            Some(&i) => merged[i].value = kv.value,
+            None => {
+                first_at.insert(kv.key.clone(), merged.len());
+                merged.push(kv);
             }
         }
-        return kvs;
     }
-    let mut seen = HashSet::with_capacity(kvs.len());
-    let mut keep: Vec<bool> = kvs.iter().rev().map(|kv| seen.insert(kv.key.clone())).collect();
-    keep.reverse();
-    let mut keep = keep.into_iter();
-    kvs.retain(|_| keep.next().unwrap_or(true));
-    kvs
+    *kvs = merged;
 }
 
 #[cfg(test)]
@@ -251,7 +251,21 @@ pub(crate) mod tests {
     #[test]
     fn last_value_of_a_repeated_key_wins() {
         let buf = Enc::default().i64("a", 1).i64("b", 2).i64("a", 3).0;
-        assert_eq!(decode(&buf).unwrap(), vec![KeyValue::new("b", 2i64), KeyValue::new("a", 3i64)]);
+        assert_eq!(decode(&buf).unwrap(), vec![KeyValue::new("a", 3i64), KeyValue::new("b", 2i64)]);
+    }
+
+    #[test]
+    fn merging_keeps_first_positions_and_last_values_at_any_size() {
+        for n in [3usize, 14, 15, 300] {
+            let mut kvs: Vec<KeyValue> = (0..n).map(|i| KeyValue::new(format!("k{i}"), i as i64)).collect();
+            kvs.push(KeyValue::new("k0", -1i64));
+            kvs.push(KeyValue::new("k1", -2i64));
+            merge_repeated_keys(&mut kvs);
+            assert_eq!(kvs.len(), n, "n = {n}");
+            assert_eq!(kvs[0], KeyValue::new("k0", -1i64));
+            assert_eq!(kvs[1], KeyValue::new("k1", -2i64));
+            assert_eq!(kvs[n - 1], KeyValue::new(format!("k{}", n - 1), (n - 1) as i64));
+        }
     }
 
     #[test]

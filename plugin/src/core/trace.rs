@@ -48,34 +48,43 @@ impl Parent {
     }
 }
 
-/// Most distinct attribute keys kept per open span (the SDK's own count limit applies on top).
+/// Most distinct attribute keys kept per open span from `span_set_attributes` (the SDK's own count
+/// limit applies on top).
 const MAX_SPAN_ATTRIBUTES: usize = 1024;
 
-/// An open span and its attributes. They are kept here, in the order first set, the last value
-/// of each key winning, and handed to the SDK once when the span ends: the SDK's `set_attribute`
-/// appends, so setting a key twice would export it twice.
+/// An open span. Boxed, so the SDK span (several hundred bytes) is not copied on every move.
+///
+/// The attributes given at start go to the SDK with the span. Those set later are kept here, the
+/// last value of each key winning, and handed over once when the span ends: the SDK's
+/// `set_attribute` appends, so setting a key twice would record it twice and count twice against
+/// the attribute limit. A key set both at start and later is merged on the export thread
+/// ([`MergeRepeatedKeys`](crate::export::traces::MergeRepeatedKeys)), off the guest's hot path.
 struct OpenSpan {
     span: SdkSpan,
-    attributes: Vec<KeyValue>,
+    later: Vec<KeyValue>,
 }
 
 impl OpenSpan {
     fn set(&mut self, attributes: Vec<KeyValue>) {
         for kv in attributes {
-            if let Some(old) = self.attributes.iter_mut().find(|old| old.key == kv.key) {
+            if let Some(old) = self.later.iter_mut().find(|old| old.key == kv.key) {
                 *old = kv;
-            } else if self.attributes.len() < MAX_SPAN_ATTRIBUTES {
-                self.attributes.push(kv);
+            } else if self.later.len() < MAX_SPAN_ATTRIBUTES {
+                self.later.push(kv);
             }
         }
     }
 
-    fn into_span(self) -> SdkSpan {
-        let mut span = self.span;
-        if !self.attributes.is_empty() {
-            span.set_attributes(self.attributes);
+    /// Ends the span where it lies, counting it when it is sampled (and so goes on to the
+    /// exporters).
+    fn end(&mut self) {
+        if !self.later.is_empty() {
+            self.span.set_attributes(std::mem::take(&mut self.later));
         }
-        span
+        if self.span.span_context().is_sampled() {
+            super::stats::count_span_ended();
+        }
+        self.span.end();
     }
 }
 
@@ -107,7 +116,7 @@ enum Open {
 /// The spans a module instance has open, addressed by handle, and the instrumented functions it
 /// is inside of.
 pub struct SpanTable {
-    spans: HandleTable<OpenSpan>,
+    spans: HandleTable<Box<OpenSpan>>,
     /// Open spans and frames in start order; the last one is the current context.
     current: Vec<Open>,
     frames: usize,
@@ -212,7 +221,7 @@ impl SpanTable {
     }
 
     fn open_span(&mut self, handle: Handle) -> HostResult<&mut OpenSpan> {
-        self.spans.get_mut(handle).map_err(|e| lookup(e, handle))
+        self.spans.get_mut(handle).map(|s| &mut **s).map_err(|e| lookup(e, handle))
     }
 
     fn span(&mut self, handle: Handle) -> HostResult<&mut SdkSpan> {
@@ -243,14 +252,12 @@ impl SpanTable {
             Parent::Span(h) => Context::new().with_span(LocalParent(self.span(h)?.span_context().clone())),
             Parent::Remote(cx) => cx,
         };
-        // The attributes stay with the plugin until the span ends (see `OpenSpan`); the samplers
-        // the plugin configures never look at them.
-        let span = tracer
-            .span_builder(name.to_owned())
-            .with_kind(otel_kind(kind))
-            .start_with_context(tracer, &parent_cx);
-        let mut open = OpenSpan { span, attributes: Vec::new() };
-        open.set(attributes);
+        let mut builder = tracer.span_builder(name.to_owned()).with_kind(otel_kind(kind));
+        if !attributes.is_empty() {
+            builder = builder.with_attributes(attributes);
+        }
+        let span = builder.start_with_context(tracer, &parent_cx);
+        let open = Box::new(OpenSpan { span, later: Vec::new() });
         let handle = self.spans.insert(open).map_err(|e| lookup(e, 0))?;
         self.current.push(Open::Span(handle));
         Ok(handle)
@@ -258,8 +265,7 @@ impl SpanTable {
 
     /// Ends a span; its handle becomes invalid.
     pub fn end(&mut self, handle: Handle) -> HostResult<()> {
-        let span = self.spans.remove(handle).map_err(|e| lookup(e, handle))?;
-        finish(span.into_span());
+        self.spans.remove(handle).map_err(|e| lookup(e, handle))?.end();
         if let Some(i) = self.current.iter().rposition(|o| matches!(o, Open::Span(h) if *h == handle)) {
             self.current.remove(i);
         }
@@ -306,7 +312,8 @@ impl SpanTable {
             event.push(KeyValue::new("exception.message", message.to_owned()));
         }
         event.append(&mut attributes);
-        span.add_event("exception", super::attributes::keep_last_per_key(event));
+        super::attributes::merge_repeated_keys(&mut event);
+        span.add_event("exception", event);
         Ok(())
     }
 
@@ -452,23 +459,14 @@ impl SpanTable {
         }
         let mut open = self.spans.drain();
         open.reverse();
-        for (_, open_span) in open {
-            let mut span = open_span.into_span();
-            span.set_attribute(KeyValue::new(UNFINISHED_ATTRIBUTE, true));
-            span.set_status(trace::Status::error(UNFINISHED_MESSAGE));
-            finish(span);
+        for (_, mut open_span) in open {
+            open_span.later.push(KeyValue::new(UNFINISHED_ATTRIBUTE, true));
+            open_span.span.set_status(trace::Status::error(UNFINISHED_MESSAGE));
+            open_span.end();
             pace();
         }
         ended
     }
-}
-
-/// Ends a span, counting it when it is sampled (and so goes on to the exporters).
-fn finish(mut span: SdkSpan) {
-    if span.span_context().is_sampled() {
-        super::stats::count_span_ended();
-    }
-    span.end();
 }
 
 static TABLES: Mutex<Vec<Weak<Mutex<SpanTable>>>> = Mutex::new(Vec::new());

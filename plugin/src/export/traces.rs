@@ -3,10 +3,38 @@
 use super::config::{Config, Exporter, Sampler, Signal};
 use super::health::CountingSpanExporter;
 use super::otlp::{self, build_otlp_exporter};
+use crate::core::attributes::merge_repeated_keys;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    self, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter, TracerProviderBuilder,
+    self, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
+    TracerProviderBuilder,
 };
 use opentelemetry_sdk::Resource;
+use std::time::Duration;
+
+/// A span exporter that first leaves one attribute per key on every span, where the key first
+/// appeared, with its last value. A guest may set at end a key it gave at start; resolving that
+/// here, on the export thread, keeps the search off the guest's span calls.
+#[derive(Debug)]
+pub struct MergeRepeatedKeys<E>(pub E);
+
+impl<E: SpanExporter> SpanExporter for MergeRepeatedKeys<E> {
+    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+        for span in &mut batch {
+            merge_repeated_keys(&mut span.attributes);
+        }
+        self.0.export(batch).await
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource)
+    }
+}
 
 fn sampler(s: Sampler) -> trace::Sampler {
     use trace::Sampler as S;
@@ -32,7 +60,9 @@ fn batched<E: SpanExporter + 'static>(
         .with_max_export_batch_size(batch.max_export_batch_size)
         .build();
     b.with_span_processor(
-        BatchSpanProcessor::builder(CountingSpanExporter::new(e)).with_batch_config(batch).build(),
+        BatchSpanProcessor::builder(MergeRepeatedKeys(CountingSpanExporter::new(e)))
+            .with_batch_config(batch)
+            .build(),
     )
 }
 
@@ -76,7 +106,9 @@ pub fn provider(
                     None => super::warn_build_failure("spans", &"no export runtime"),
                 }
             }
-            Exporter::Console => b = b.with_simple_exporter(opentelemetry_stdout::SpanExporter::default()),
+            Exporter::Console => {
+                b = b.with_simple_exporter(MergeRepeatedKeys(opentelemetry_stdout::SpanExporter::default()))
+            }
         }
     }
     b.build()

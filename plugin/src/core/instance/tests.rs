@@ -2,6 +2,7 @@ use super::*;
 use crate::core::attributes::tests::Enc;
 use crate::core::host::HOST_FUNCTIONS;
 use crate::core::metrics::Measurement;
+use crate::export::traces::MergeRepeatedKeys;
 use opentelemetry::logs::{AnyValue, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{SpanKind as OtelKind, Status as OtelStatus, TracerProvider as _};
@@ -32,7 +33,7 @@ impl Harness {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
             .with_id_generator(crate::core::functions::PlannedIdGenerator::default())
-            .with_simple_exporter(exporter.clone())
+            .with_simple_exporter(MergeRepeatedKeys(exporter.clone()))
             .build();
         let metric_exporter = InMemoryMetricExporter::default();
         let meter_provider = SdkMeterProvider::builder()
@@ -565,7 +566,8 @@ fn function_frames_nest_with_spans_started_by_hand() {
 #[test]
 fn short_calls_are_not_exported() {
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let provider =
+        SdkTracerProvider::builder().with_simple_exporter(MergeRepeatedKeys(exporter.clone())).build();
     let source: TelemetrySource = Box::new(move || TelemetrySetup {
         tracer: provider.tracer("test"),
         meter: opentelemetry::global::meter("test"),
@@ -645,11 +647,24 @@ fn setting_a_key_again_replaces_its_value() {
 }
 
 #[test]
+fn a_key_given_at_start_and_set_again_is_exported_once_with_the_last_value() {
+    let mut h = Harness::new(4);
+    let s = h.start("s", 0, 0, &Enc::default().i64("k", -1).bool("z", true).0).unwrap();
+    let a = h.put(3000, &Enc::default().i64("k", 5).str("after", "x").0);
+    h.instance.span_set_attributes(&GuestMemory::new(&mut h.mem), s as i64, a).unwrap();
+    h.instance.span_end(s as i64).unwrap();
+    assert_eq!(
+        h.finished()[0].attributes,
+        vec![KeyValue::new("k", 5i64), KeyValue::new("z", true), KeyValue::new("after", "x")]
+    );
+}
+
+#[test]
 fn a_short_call_is_kept_when_something_inside_names_it_as_parent() {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_id_generator(crate::core::functions::PlannedIdGenerator::default())
-        .with_simple_exporter(exporter.clone())
+        .with_simple_exporter(MergeRepeatedKeys(exporter.clone()))
         .build();
     let source: TelemetrySource = Box::new(move || TelemetrySetup {
         tracer: provider.tracer("test"),
