@@ -97,7 +97,7 @@ impl Writer<'_> {
         self.pos = match self.pos.checked_add(bytes.len()) {
             Some(end) => {
                 if let Some(dst) = self.out.get_mut(self.pos..end) {
-                    dst.copy_from_slice(bytes);
+                    copy(dst, bytes);
                 }
                 end
             }
@@ -129,6 +129,36 @@ impl Writer<'_> {
                 Some(Element::Word(w)) => self.bytes(&w.to_le_bytes()),
                 None => {}
             }
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` (equal lengths), without `memory.copy` for short pieces.
+///
+/// Built with bulk memory (on by default for wasm since Rust 1.87), a copy of unknown length is a
+/// `memory.copy` instruction, which WasmEdge runs as a call into the runtime of about a hundred
+/// native instructions. The pieces of an attribute (lengths, tags, numbers, typical keys and
+/// values) are a few bytes each, so up to 32 bytes move in 8-byte words and a short tail.
+fn copy(dst: &mut [u8], src: &[u8]) {
+    if src.len() > 32 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut dst_words = dst.chunks_exact_mut(8);
+    let mut src_words = src.chunks_exact(8);
+    for (d, s) in (&mut dst_words).zip(&mut src_words) {
+        let word: [u8; 8] = s.try_into().unwrap_or([0; 8]);
+        d.copy_from_slice(&word);
+    }
+    // The tail (0-7 bytes) as at most one 4-, one 2- and one 1-byte move: fixed sizes, no loop
+    // that the compiler would turn back into `memory.copy`.
+    let (mut dst, mut src) = (dst_words.into_remainder(), src_words.remainder());
+    for n in [4, 2, 1] {
+        if src.len() >= n && dst.len() >= n {
+            let (d, dst_rest) = dst.split_at_mut(n);
+            let (s, src_rest) = src.split_at(n);
+            d.copy_from_slice(s);
+            (dst, src) = (dst_rest, src_rest);
         }
     }
 }
@@ -289,5 +319,16 @@ mod tests {
         let (bytes, next) = fill(&mut buf, &attrs, 0, true);
         assert_eq!(next, 4);
         assert_eq!(bytes, [enc(attrs[0]), enc(attrs[1])].concat());
+    }
+
+    #[test]
+    fn copy_moves_every_length_exactly() {
+        let src: Vec<u8> = (1..=48).collect();
+        for n in 0..=src.len() {
+            let mut dst = [0u8; 50];
+            copy(&mut dst[1..1 + n], &src[..n]);
+            assert_eq!(&dst[1..1 + n], &src[..n], "length {n}");
+            assert!(dst[0] == 0 && dst[1 + n..].iter().all(|b| *b == 0), "length {n} wrote outside");
+        }
     }
 }
