@@ -417,7 +417,8 @@ const SDK_MAX_ATTRIBUTES: usize = 128;
 /// cut when the configuration limits them, by key.
 fn span_attrs(config: &Config, mem: &[u8], ptr: i64, len: i64) -> Vec<(String, Vec<u8>)> {
     let bytes = guest_bytes(mem, ptr as u32, len as u32).expect("an accepted buffer is in bounds");
-    let mut kvs = attributes::decode(bytes).expect("an accepted buffer decodes");
+    let mut kvs =
+        attributes::decode(bytes, &mut attributes::KeyCache::default()).expect("an accepted buffer decodes");
     if config.value_limits {
         attributes::truncate_values(&mut kvs, 3);
     }

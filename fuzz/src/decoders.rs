@@ -93,7 +93,7 @@ pub fn encode_attributes(kvs: &[KeyValue]) -> Vec<u8> {
 }
 
 fn check_attributes(buf: &[u8]) {
-    let kvs = match attributes::decode(buf) {
+    let kvs = match attributes::decode(buf, &mut attributes::KeyCache::default()) {
         Ok(kvs) => kvs,
         Err(HostError::Malformed(_) | HostError::InvalidUtf8) => return,
         Err(e) => panic!("attributes::decode failed with {e:?}, not Malformed or InvalidUtf8"),
@@ -105,7 +105,8 @@ fn check_attributes(buf: &[u8]) {
     }
     let encoded = encode_attributes(&kvs);
     assert!(encoded.len() <= buf.len(), "decoding made attributes out of nothing");
-    let again = attributes::decode(&encoded).expect("re-encoded attributes decode");
+    let again = attributes::decode(&encoded, &mut attributes::KeyCache::default())
+        .expect("re-encoded attributes decode");
     assert_eq!(encode_attributes(&again), encoded, "decode/encode is not a fixed point");
 
     let mut cut = kvs.clone();

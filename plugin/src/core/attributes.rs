@@ -92,9 +92,40 @@ fn value(r: &mut Reader<'_>, tag: u8) -> HostResult<Value> {
     })
 }
 
-/// Decodes a whole attribute buffer. Keys must be non-empty; when a key repeats, the last value
-/// wins, as the ABI documents.
-pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
+/// Longest key [`KeyCache`] keeps.
+const MAX_CACHED_KEY_LEN: usize = 64;
+/// Most keys [`KeyCache`] keeps; later new keys are allocated each time.
+const MAX_CACHED_KEYS: usize = 1024;
+
+/// The attribute keys one instance used before, shared by reference count.
+///
+/// Guests use a handful of keys over and over; an owned key costs an allocation per attribute,
+/// freed on the export thread, where the allocator's per-thread cache cannot recycle it. Bounded
+/// in count and key length, so a guest inventing keys cannot grow it, and per instance, so one
+/// guest cannot slow another's lookups.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: HashMap<Box<str>, Key, foldhash::fast::RandomState>,
+}
+
+impl KeyCache {
+    /// The key for `s`, shared with earlier uses when cached.
+    pub fn key(&mut self, s: &str) -> Key {
+        if let Some(key) = self.keys.get(s) {
+            return key.clone();
+        }
+        if s.len() > MAX_CACHED_KEY_LEN || self.keys.len() >= MAX_CACHED_KEYS {
+            return Key::from(s.to_owned());
+        }
+        let key = Key::from(std::sync::Arc::<str>::from(s));
+        self.keys.insert(s.into(), key.clone());
+        key
+    }
+}
+
+/// Decodes a whole attribute buffer, taking keys from `keys`. Keys must be non-empty; when a key
+/// repeats, the last value wins, as the ABI documents.
+pub fn decode(buf: &[u8], keys: &mut KeyCache) -> HostResult<Vec<KeyValue>> {
     let mut r = Reader { buf };
     let mut out = Vec::new();
     while !r.buf.is_empty() {
@@ -103,7 +134,7 @@ pub fn decode(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
             return Err(HostError::Malformed("empty attribute key"));
         }
         let tag = r.u8()?;
-        out.push(KeyValue::new(key.to_owned(), value(&mut r, tag)?));
+        out.push(KeyValue::new(keys.key(key), value(&mut r, tag)?));
     }
     merge_repeated_keys(&mut out);
     Ok(out)
@@ -207,7 +238,7 @@ pub(crate) mod tests {
     #[test]
     fn decodes_every_scalar_type() {
         let buf = Enc::default().str("s", "v").bool("b", true).i64("i", -7).f64("f", 0.5).0;
-        let kvs = decode(&buf).unwrap();
+        let kvs = decode(&buf, &mut KeyCache::default()).unwrap();
         assert_eq!(
             kvs,
             vec![
@@ -231,7 +262,7 @@ pub(crate) mod tests {
         e.0.extend(42i64.to_le_bytes());
         e = e.key("fs", wire::F64_ARRAY);
         e.0.extend(0u32.to_le_bytes());
-        let kvs = decode(&e.0).unwrap();
+        let kvs = decode(&e.0, &mut KeyCache::default()).unwrap();
         assert_eq!(
             kvs,
             vec![
@@ -244,14 +275,31 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn key_cache_shares_short_keys_and_stays_bounded() {
+        let mut cache = KeyCache::default();
+        let a = cache.key("http.route");
+        assert_eq!(a.as_str(), "http.route");
+        assert!(std::ptr::eq(a.as_str(), cache.key("http.route").as_str()), "a cached key is shared");
+        let long = "k".repeat(MAX_CACHED_KEY_LEN + 1);
+        assert_eq!(cache.key(&long).as_str(), long);
+        for i in 0..2 * MAX_CACHED_KEYS {
+            assert_eq!(cache.key(&format!("key{i}")).as_str(), format!("key{i}"));
+        }
+        assert_eq!(cache.keys.len(), MAX_CACHED_KEYS, "long keys and keys past the bound are not kept");
+    }
+
+    #[test]
     fn empty_buffer_is_no_attributes() {
-        assert!(decode(&[]).unwrap().is_empty());
+        assert!(decode(&[], &mut KeyCache::default()).unwrap().is_empty());
     }
 
     #[test]
     fn last_value_of_a_repeated_key_wins() {
         let buf = Enc::default().i64("a", 1).i64("b", 2).i64("a", 3).0;
-        assert_eq!(decode(&buf).unwrap(), vec![KeyValue::new("a", 3i64), KeyValue::new("b", 2i64)]);
+        assert_eq!(
+            decode(&buf, &mut KeyCache::default()).unwrap(),
+            vec![KeyValue::new("a", 3i64), KeyValue::new("b", 2i64)]
+        );
     }
 
     #[test]
@@ -272,14 +320,17 @@ pub(crate) mod tests {
     fn refuses_malformed_buffers() {
         let good = Enc::default().str("key", "value").0;
         for cut in 1..good.len() {
-            assert!(matches!(decode(&good[..cut]), Err(HostError::Malformed(_))), "cut at {cut}");
+            assert!(
+                matches!(decode(&good[..cut], &mut KeyCache::default()), Err(HostError::Malformed(_))),
+                "cut at {cut}"
+            );
         }
         let bad_tag = Enc::default().key("k", 99).0;
-        assert!(matches!(decode(&bad_tag), Err(HostError::Malformed(_))));
+        assert!(matches!(decode(&bad_tag, &mut KeyCache::default()), Err(HostError::Malformed(_))));
         let bad_bool = Enc::default().key("k", wire::BOOL).0.into_iter().chain([2]).collect::<Vec<_>>();
-        assert!(matches!(decode(&bad_bool), Err(HostError::Malformed(_))));
+        assert!(matches!(decode(&bad_bool, &mut KeyCache::default()), Err(HostError::Malformed(_))));
         let empty_key = Enc::default().str("", "v").0;
-        assert!(matches!(decode(&empty_key), Err(HostError::Malformed(_))));
+        assert!(matches!(decode(&empty_key, &mut KeyCache::default()), Err(HostError::Malformed(_))));
     }
 
     #[test]
@@ -304,14 +355,14 @@ pub(crate) mod tests {
     fn refuses_array_counts_the_buffer_cannot_back() {
         let mut e = Enc::default().key("k", wire::I64_ARRAY);
         e.0.extend(u32::MAX.to_le_bytes());
-        assert!(matches!(decode(&e.0), Err(HostError::Malformed(_))));
+        assert!(matches!(decode(&e.0, &mut KeyCache::default()), Err(HostError::Malformed(_))));
     }
 
     #[test]
     fn refuses_invalid_utf8_in_keys_and_values() {
         let bad_value = Enc::default().key("k", wire::STRING).raw_str(&[0xff]).0;
-        assert_eq!(decode(&bad_value), Err(HostError::InvalidUtf8));
+        assert_eq!(decode(&bad_value, &mut KeyCache::default()), Err(HostError::InvalidUtf8));
         let bad_key = Enc::default().raw_str(&[0xc3]).0;
-        assert_eq!(decode(&bad_key), Err(HostError::InvalidUtf8));
+        assert_eq!(decode(&bad_key, &mut KeyCache::default()), Err(HostError::InvalidUtf8));
     }
 }

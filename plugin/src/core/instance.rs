@@ -83,6 +83,7 @@ pub struct Instance {
     setup: OnceLock<TelemetrySetup>,
     spans: Arc<Mutex<SpanTable>>,
     metrics: Mutex<MetricTable>,
+    keys: Mutex<attributes::KeyCache>,
     stats: Arc<InstanceStats>,
     limits: InstanceLimits,
 }
@@ -103,6 +104,7 @@ impl Instance {
             setup: OnceLock::new(),
             spans,
             metrics: Mutex::new(MetricTable::default()),
+            keys: Mutex::new(attributes::KeyCache::default()),
             stats: Arc::new(InstanceStats::default()),
             limits,
         }
@@ -132,7 +134,7 @@ impl Instance {
         mem: &GuestMemory<'_>,
         attrs: GuestSlice,
     ) -> HostResult<Vec<opentelemetry::KeyValue>> {
-        let mut kvs = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let mut kvs = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?, &mut lock(&self.keys))?;
         if let Some(max) = self.limits.span_value_length {
             attributes::truncate_values(&mut kvs, max);
         }
@@ -257,7 +259,7 @@ impl Instance {
         value: Measurement,
         attrs: GuestSlice,
     ) -> HostResult<()> {
-        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?, &mut lock(&self.keys))?;
         lock(&self.metrics).record(instrument as Handle, value, &attributes)
     }
 
@@ -269,7 +271,7 @@ impl Instance {
         attrs: GuestSlice,
     ) -> HostResult<Handle> {
         let encoded = mem.bytes(attrs.ptr, attrs.len)?;
-        let attributes = attributes::decode(encoded)?;
+        let attributes = attributes::decode(encoded, &mut lock(&self.keys))?;
         lock(&self.metrics).bind(instrument as Handle, encoded, attributes)
     }
 
@@ -288,7 +290,7 @@ impl Instance {
     ) -> HostResult<()> {
         let severity = logs::severity(severity)?;
         let body = mem.str(body.ptr, body.len)?;
-        let mut attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?)?;
+        let mut attributes = attributes::decode(mem.bytes(attrs.ptr, attrs.len)?, &mut lock(&self.keys))?;
         attributes.truncate(self.limits.log_attribute_count);
         if let Some(max) = self.limits.log_value_length {
             attributes::truncate_values(&mut attributes, max);
