@@ -133,10 +133,11 @@ uninstall:
 
 .PHONY: bench bench-setup bench-guests bench-build
 
-# One command: builds the plugin, the examples, the bench guests and the host-side programs in
-# release mode, then runs every benchmark side by side (4-7 minutes once built), prints the tables and
-# writes them to BENCHMARKS.md. Not part of `make test`. BENCH_ARGS is passed to the runner, e.g.
-# BENCH_ARGS=--quick (N/10, fewer runs: a dry run), --runs 7, --no-callgrind.
+# One command: builds the plugin, the examples, the bench guests, the host-side programs and the
+# rewriter (wasmedge-otel instrument) in release mode, then runs every benchmark side by side (4-7
+# minutes once built), prints the tables and writes them to BENCHMARKS.md. Not part of `make test`.
+# BENCH_ARGS is passed to the runner, e.g. BENCH_ARGS=--quick (N/10, fewer runs: a dry run),
+# --runs 7, --no-callgrind, --only instrument (that section alone).
 BENCH_ARGS ?=
 bench: setup bench-setup plugin guests bench-guests bench-build
 	target/bench/release/bench-runner --command "make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BENCH_ARGS)
@@ -145,15 +146,21 @@ bench: setup bench-setup plugin guests bench-guests bench-build
 bench-setup:
 	@bash bench/setup.sh
 
-# bench/guests is its own wasm32-wasip1 workspace: per-operation guests (release: opt-level 3) and
-# module-size guests (profile `size`, the same settings as examples/).
+# bench/guests is its own wasm32-wasip1 workspace: per-operation guests (release: opt-level 3),
+# module-size guests (profile `size`, the same settings as examples/) and the ~1 MB module the
+# rewriter is timed on (profile `rewrite`). Three examples are also built with their name section
+# (examples/ strip it), into target/bench-examples, for the instrumentation section's sizes.
 bench-guests:
-	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path bench/guests/Cargo.toml --target-dir target/bench-guests -p ops -p sdk-ops
+	$(CARGO) build --release --target $(GUEST_TARGET) --manifest-path bench/guests/Cargo.toml --target-dir target/bench-guests -p ops -p sdk-ops -p calls
 	$(CARGO) build --profile size --target $(GUEST_TARGET) --manifest-path bench/guests/Cargo.toml --target-dir target/bench-guests -p size-sdk -p size-sdk-otlp
+	$(CARGO) build --profile rewrite --target $(GUEST_TARGET) --manifest-path bench/guests/Cargo.toml --target-dir target/bench-guests -p size-sdk-otlp
+	CARGO_PROFILE_RELEASE_STRIP=debuginfo $(CARGO) build --release --target $(GUEST_TARGET) --manifest-path examples/Cargo.toml --target-dir target/bench-examples -p hello-world -p all-signals -p http-service
 
-# bench/ is its own workspace too: the runner (with the test collector library) and the native baseline.
+# bench/ is its own workspace too: the runner (with the test collector library) and the native
+# baseline. The rewriter (`wasmedge-otel instrument`) comes from the root workspace.
 bench-build:
 	$(CARGO) build --release --manifest-path bench/Cargo.toml --target-dir target/bench
+	$(CARGO) build --release -p wasmedge-otel-instrument
 
 # ---- Embedding WasmEdge in a Rust host (docs/embedding.md) ----
 

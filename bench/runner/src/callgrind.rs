@@ -243,7 +243,8 @@ fn slopes(a: &HashMap<String, u64>, b: &HashMap<String, u64>, dn: f64) -> Vec<(S
     v
 }
 
-fn run_case(ctx: &Ctx, case: &CgCase) -> CgResult {
+/// Both runs of one case and its slopes (also the instrumentation section's rows).
+pub fn run_case(ctx: &Ctx, case: &CgCase) -> CgResult {
     let dir = out_dir(ctx);
     let mut problems = Vec::new();
     let mut files = [BTreeMap::new(), BTreeMap::new()];

@@ -9,11 +9,14 @@
 //! - callgrind instruction counts per operation (slopes between two N), and the profile of the
 //!   plugin's per-span path;
 //! - start-up (hyperfine);
-//! - throughput to the test collector, and peak RSS and loss under overload.
+//! - throughput to the test collector, and peak RSS and loss under overload;
+//! - automatic instrumentation (`wasmedge-otel instrument`): size growth, cost per instrumented
+//!   call, rewrite time.
 //!
 //! Nothing here is a pass/fail test: the targets are reported, met or missed, in the output.
 
 mod callgrind;
+mod instrument;
 mod perop;
 mod proc;
 mod report;
@@ -38,6 +41,8 @@ pub struct Opts {
     /// The command line recorded in the report.
     pub command: String,
     pub plugin_so: PathBuf,
+    /// `--only instrument`: run that section alone (for working on it; the report says so).
+    pub only: Option<String>,
 }
 
 /// Paths and options every section uses.
@@ -81,9 +86,12 @@ impl Ctx {
     }
 }
 
-const USAGE: &str =
-    "usage: bench-runner [--runs N] [--quick] [--no-callgrind] [--out FILE] [--plugin SO] [--command TEXT]
-Run from the repository root after `make bench`'s build steps; writes FILE (default BENCHMARKS.md).";
+const USAGE: &str = "usage: bench-runner [--runs N] [--quick] [--no-callgrind] [--only instrument] [--out FILE] [--plugin SO] [--command TEXT]
+Run from the repository root after `make bench`'s build steps; writes FILE (default BENCHMARKS.md).
+--only instrument runs the automatic-instrumentation section alone.";
+
+/// Sections `--only` can run alone.
+const ONLY: &[&str] = &["instrument"];
 
 fn parse_args() -> Result<Opts, String> {
     let mut opts = Opts {
@@ -93,6 +101,7 @@ fn parse_args() -> Result<Opts, String> {
         out: PathBuf::from("BENCHMARKS.md"),
         command: "make bench".into(),
         plugin_so: PathBuf::from("target/release/libwasmedge_otel.so"),
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -104,6 +113,13 @@ fn parse_args() -> Result<Opts, String> {
             "--out" => opts.out = value("--out")?.into(),
             "--plugin" => opts.plugin_so = value("--plugin")?.into(),
             "--command" => opts.command = value("--command")?,
+            "--only" => {
+                let v = value("--only")?;
+                if !ONLY.contains(&v.as_str()) {
+                    return Err(format!("--only takes one of {}", ONLY.join(", ")));
+                }
+                opts.only = Some(v);
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -155,6 +171,7 @@ fn prepare(opts: Opts) -> Result<Ctx, String> {
     need(&so, "make plugin")?;
     std::fs::copy(&so, ctx.plugin_dir.join("libwasmedge_otel.so")).map_err(|e| e.to_string())?;
     need(&ctx.native, "cargo build --release --manifest-path bench/Cargo.toml --target-dir target/bench")?;
+    need(&instrument::tool(&ctx), "cargo build --release -p wasmedge-otel-instrument")?;
     for m in ["ops", "sdk-ops"] {
         need(&ctx.module(m, false), "make bench-guests")?;
     }
@@ -184,7 +201,9 @@ fn prepare(opts: Opts) -> Result<Ctx, String> {
         ("hello-world-plain", ctx.examples.join("hello-world-plain.wasm")),
         ("hello-world", ctx.examples.join("hello-world.wasm")),
     ];
-    for (name, wasm) in to_compile {
+    // The instrumentation section compiles its own modules and needs only `ops` of these.
+    let alone = ctx.opts.only.is_some();
+    for (name, wasm) in to_compile.into_iter().filter(|(name, _)| !alone || *name == "ops") {
         let out = ctx.aot.join(format!("{name}.so"));
         let started = Instant::now();
         let done = proc::run(proc::clean("wasmedge", &ctx.home).arg("compile").arg(&wasm).arg(&out))
@@ -214,6 +233,12 @@ fn main() -> ExitCode {
         }
     };
     let env_before = report::Environment::capture(&ctx);
+    if ctx.opts.only.as_deref() == Some("instrument") {
+        eprintln!("bench: automatic instrumentation (alone)");
+        let instr = instrument::run(&ctx);
+        let md = report::render_instrument_only(&ctx, &env_before.finish(), &instr, started.elapsed());
+        return write(&ctx, &md, started);
+    }
 
     eprintln!("bench: module sizes");
     let sizes = sizes::run(&ctx);
@@ -229,13 +254,29 @@ fn main() -> ExitCode {
     let startup = startup::run(&ctx);
     eprintln!("bench: throughput and memory");
     let throughput = throughput::run(&ctx);
+    eprintln!("bench: automatic instrumentation");
+    let instr = instrument::run(&ctx);
 
     let env = env_before.finish();
-    let md =
-        report::render(&ctx, &env, &sizes, &perop, cg.as_ref(), &startup, &throughput, started.elapsed());
+    let md = report::render(
+        &ctx,
+        &env,
+        &sizes,
+        &perop,
+        cg.as_ref(),
+        &startup,
+        &throughput,
+        &instr,
+        started.elapsed(),
+    );
+    write(&ctx, &md, started)
+}
+
+/// Prints the report and writes it to `--out`.
+fn write(ctx: &Ctx, md: &str, started: Instant) -> ExitCode {
     println!("{md}");
     let out = ctx.root.join(&ctx.opts.out);
-    if let Err(e) = std::fs::write(&out, &md) {
+    if let Err(e) = std::fs::write(&out, md) {
         eprintln!("bench: cannot write {}: {e}", out.display());
         return ExitCode::FAILURE;
     }

@@ -1,6 +1,7 @@
 //! BENCHMARKS.md: the machine, the versions, the exact command, and one table per section.
 
 use crate::callgrind::Callgrind;
+use crate::instrument::Instrument;
 use crate::perop::PerOp;
 use crate::proc::first_line;
 use crate::sizes::{Sizes, WASM_OPT_FLAGS};
@@ -142,19 +143,8 @@ fn instr_ratio(cg: Option<&Callgrind>, a: &str, b: &str) -> Option<f64> {
     Some(cg.get(a)?.hot.as_ref()?.per_op / cg.get(b)?.hot.as_ref()?.per_op)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn render(
-    ctx: &Ctx,
-    env: &Environment,
-    sizes: &Sizes,
-    perop: &PerOp,
-    cg: Option<&Callgrind>,
-    startup: &Startup,
-    tp: &Throughput,
-    took: Duration,
-) -> String {
-    let mut md = String::new();
-    let w = &mut md;
+/// The title, what the file is, and the machine and versions of the run.
+fn preamble(w: &mut String, ctx: &Ctx, env: &Environment, took: Duration) {
     let _ = writeln!(w, "# Benchmarks\n");
     let _ = writeln!(
         w,
@@ -176,10 +166,11 @@ pub fn render(
     let _ = writeln!(w, "| | |\n| --- | --- |");
     let _ = writeln!(
         w,
-        "| command | `{}` (runner: `target/bench/release/bench-runner --runs {}{}`) |",
+        "| command | `{}` (runner: `target/bench/release/bench-runner --runs {}{}{}`) |",
         ctx.opts.command,
         ctx.opts.runs,
-        if ctx.opts.quick { " --quick" } else { "" }
+        if ctx.opts.quick { " --quick" } else { "" },
+        ctx.opts.only.as_deref().map_or(String::new(), |s| format!(" --only {s}"))
     );
     let _ = writeln!(w, "| date | {} (took {:.0} s) |", env.date, took.as_secs_f64());
     let _ = writeln!(w, "| CPU | {} × {} logical CPUs, {} RAM |", env.cpu, env.cpus, env.memory);
@@ -192,7 +183,23 @@ pub fn render(
     let _ = writeln!(w, "| source | git {} |", env.git);
     let _ = writeln!(w, "| plugin | {} |", env.plugin);
     let _ = writeln!(w);
+}
 
+#[allow(clippy::too_many_arguments)]
+pub fn render(
+    ctx: &Ctx,
+    env: &Environment,
+    sizes: &Sizes,
+    perop: &PerOp,
+    cg: Option<&Callgrind>,
+    startup: &Startup,
+    tp: &Throughput,
+    instr: &Instrument,
+    took: Duration,
+) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    preamble(w, ctx, env, took);
     // Targets.
     let _ = writeln!(w, "## Targets (issue 7)\n");
     let _ = writeln!(w, "| target | measured | verdict |\n| --- | --- | --- |");
@@ -650,9 +657,12 @@ pub fn render(
         );
     }
 
+    crate::instrument::render(w, ctx, instr);
+
     // Checks.
     let _ = writeln!(w, "## Checks\n");
     let mut problems: Vec<String> = ctx.warnings.clone();
+    problems.extend(crate::instrument::problems(instr));
     for r in &perop.results {
         problems.extend(r.problems.iter().map(|p| format!("{} ({}): {p}", r.case.what, r.case.mode)));
     }
@@ -697,7 +707,45 @@ pub fn render(
             let _ = writeln!(w, "- … and {} more", problems.len() - 40);
         }
     }
+    history(w, ctx);
     md
+}
+
+/// `--only instrument`: the run and the automatic-instrumentation section alone.
+pub fn render_instrument_only(ctx: &Ctx, env: &Environment, instr: &Instrument, took: Duration) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    preamble(w, ctx, env, took);
+    let _ = writeln!(w, "> **One section** (`--only instrument`): the other sections did not run.\n");
+    crate::instrument::render(w, ctx, instr);
+    let _ = writeln!(w, "## Checks\n");
+    let mut problems: Vec<String> = ctx.warnings.clone();
+    problems.extend(crate::instrument::problems(instr));
+    if problems.is_empty() {
+        let _ = writeln!(
+            w,
+            "Every run exited 0, the plugin reported nothing lost, and the collector received the spans \
+             expected."
+        );
+    } else {
+        let _ = writeln!(w, "Problems seen (the figures of these runs are suspect):\n");
+        for p in &problems {
+            let _ = writeln!(w, "- {}", p.replace('|', "/"));
+        }
+    }
+    history(w, ctx);
+    md
+}
+
+/// bench/history.md, verbatim, when it exists: the before/after record of the hot-path work,
+/// written by hand, kept with the figures it is compared against.
+fn history(w: &mut String, ctx: &Ctx) {
+    let Ok(text) = std::fs::read_to_string(ctx.root.join("bench/history.md")) else { return };
+    let _ = writeln!(w, "\n## Before and after (hot-path work)\n");
+    let _ = write!(w, "{}", text);
+    if !text.ends_with('\n') {
+        let _ = writeln!(w);
+    }
 }
 
 /// A function name without its long generic or path noise, for tables.

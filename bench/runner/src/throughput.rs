@@ -98,7 +98,7 @@ fn one(ctx: &Ctx, prog: &Prog, op: &str, m: u64, queue: &str) -> Run {
     };
     let mut cmd = perop::command(ctx, prog, op, m, 0, &collector.endpoint(), &[]);
     cmd.env("OTEL_BSP_MAX_QUEUE_SIZE", queue);
-    let (emitted, _) = perop::expected(prog, op, m, 0, &[]);
+    let emitted = *perop::expected(prog, op, m, 0, &[]).0.end();
     let finished = proc::run_measuring_rss(&mut cmd, &ctx.work);
     // Whatever was exported has arrived once the count stops moving (the exit flush completed
     // before the process ended).
