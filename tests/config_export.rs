@@ -10,7 +10,6 @@
 //! signals that were expected have arrived.
 
 use std::net::{SocketAddr, TcpListener};
-use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,31 +17,6 @@ use std::time::{Duration, Instant};
 
 use wasmedge_otel_collector::{CollectorConfig, Received, Transport};
 use wasmedge_otel_tests::*;
-
-const DEMO_STDOUT: &str = "GET /api/hello -> 200\nGET /api/hello -> 200\nGET /api/hello -> 200\n\
-                           GET /api/hello -> 200\nGET /api/hello -> 500\n";
-const HELLO_STDOUT: &str = "hello from wasm; computed 55\n";
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Polls `done` every 20 ms until it holds, failing after [`ARRIVAL_TIMEOUT`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until `c` holds all of `metrics-demo`'s telemetry: 5 spans, 7 log records and a metrics
-/// request carrying `http.server.requests`.
-fn wait_for_demo(c: &Collector) {
-    c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("the 5 spans of metrics-demo");
-    wait_until("7 log records", || log_records(c).len() >= 7);
-    wait_until("the http.server.requests metric", || last_metric(c, "http.server.requests").is_some());
-}
 
 fn nothing_received(c: &Collector) -> bool {
     c.trace_requests().is_empty() && c.metric_requests().is_empty() && c.log_requests().is_empty()
@@ -80,6 +54,31 @@ fn http_only() -> Collector {
     Collector::start_with(CollectorConfig::http("127.0.0.1:0")).expect("start the HTTP collector")
 }
 
+/// Runs `metrics-demo` exporting to `endpoint` with `vars`, checks that it exited 0 with its own
+/// output, waits until `c` holds all its telemetry, and returns its stderr.
+fn run_demo(c: &Collector, endpoint: &str, vars: &[(&str, &str)]) -> String {
+    let out = Run::new(&example("metrics-demo"), endpoint).envs(vars).output();
+    let stderr = assert_exit(&out, 0);
+    assert_eq!(stdout_of(&out), DEMO_STDOUT, "{vars:?}");
+    wait_for_demo(c);
+    stderr
+}
+
+/// [`run_demo`] over OTLP/HTTP to the HTTP endpoint of `c`.
+fn run_demo_over_http(c: &Collector, vars: &[(&str, &str)]) -> String {
+    let vars: Vec<_> =
+        [("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")].iter().chain(vars).copied().collect();
+    run_demo(c, &c.http_endpoint().unwrap(), &vars)
+}
+
+/// Checks header `name` on every request `c` received: on a request of `signal` it must be
+/// `want(signal)` (`None`: absent). `case` names the case in each failure message.
+fn assert_header(c: &Collector, case: &str, name: &str, want: impl Fn(&str) -> Option<&'static str>) {
+    for (signal, v) in header_values(c, name) {
+        assert_eq!(v.as_deref(), want(signal), "{case}: {signal}: {name}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Endpoints
 
@@ -88,10 +87,7 @@ fn generic_endpoint_carries_all_three_signals() {
     let c = collector();
     // Run::new sets OTEL_EXPORTER_OTLP_ENDPOINT; nothing else points anywhere but the default
     // (localhost:4317), where nothing of this test listens.
-    let out = Run::new(&example("metrics-demo"), &c.endpoint()).output();
-    assert_exit(&out, 0);
-    assert_eq!(stdout(&out), DEMO_STDOUT);
-    wait_for_demo(&c);
+    run_demo(&c, &c.endpoint(), &[]);
     let (t, m, l) = transports(&c);
     assert!(t.iter().chain(&m).chain(&l).all(|t| *t == Transport::Grpc), "gRPC by default");
 }
@@ -109,8 +105,8 @@ fn signal_endpoints_override_the_generic_one() {
         .output();
     assert_exit(&out, 0);
     traces.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("spans at the traces endpoint");
-    wait_until("metrics at the metrics endpoint", || !metrics.metric_requests().is_empty());
-    wait_until("7 records at the logs endpoint", || log_records(&logs).len() >= 7);
+    poll_until("metrics at the metrics endpoint", || !metrics.metric_requests().is_empty());
+    poll_until("7 records at the logs endpoint", || log_records(&logs).len() >= 7);
 
     assert!(nothing_received(&generic), "the generic endpoint got nothing: every signal has its own");
     assert!(traces.metric_requests().is_empty() && traces.log_requests().is_empty());
@@ -127,7 +123,7 @@ fn traces_endpoint_alone_moves_only_traces() {
         .output();
     assert_exit(&out, 0);
     traces.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("spans at the traces endpoint");
-    wait_until("metrics and logs at the generic endpoint", || {
+    poll_until("metrics and logs at the generic endpoint", || {
         !generic.metric_requests().is_empty() && log_records(&generic).len() >= 7
     });
     assert!(generic.trace_requests().is_empty(), "no span at the generic endpoint");
@@ -143,17 +139,10 @@ fn http_protobuf_sends_every_signal_over_otlp_http_with_the_signal_paths() {
     // data arrives only if the plugin speaks OTLP/HTTP and appends the signal's path to the
     // generic endpoint.
     let c = http_only();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .output();
-    assert_exit(&out, 0);
-    assert_eq!(stdout(&out), DEMO_STDOUT);
-    wait_for_demo(&c);
+    run_demo_over_http(&c, &[]);
     let (t, m, l) = transports(&c);
     assert!(t.iter().chain(&m).chain(&l).all(|t| *t == Transport::Http), "{t:?} {m:?} {l:?}");
-    for (signal, content_type) in header_values(&c, "content-type") {
-        assert_eq!(content_type.as_deref(), Some("application/x-protobuf"), "{signal}");
-    }
+    assert_header(&c, "http/protobuf", "content-type", |_| Some("application/x-protobuf"));
 }
 
 #[test]
@@ -170,12 +159,14 @@ fn generic_http_endpoint_with_a_trailing_path_gets_no_double_slash() {
 fn per_signal_protocol_traces_over_http_the_rest_over_grpc() {
     let c = both_transports();
     let traces_url = format!("{}/v1/traces", c.http_endpoint().unwrap());
-    let out = Run::new(&example("metrics-demo"), &c.grpc_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &traces_url)
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
+    run_demo(
+        &c,
+        &c.grpc_endpoint().unwrap(),
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &traces_url),
+        ],
+    );
     let (t, m, l) = transports(&c);
     assert!(t.iter().all(|t| *t == Transport::Http), "traces over HTTP: {t:?}");
     assert!(m.iter().chain(&l).all(|t| *t == Transport::Grpc), "metrics and logs over gRPC: {m:?} {l:?}");
@@ -184,13 +175,13 @@ fn per_signal_protocol_traces_over_http_the_rest_over_grpc() {
 #[test]
 fn per_signal_protocol_metrics_over_grpc_the_rest_over_http() {
     let c = both_transports();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc")
-        .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &c.grpc_endpoint().unwrap())
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
+    run_demo_over_http(
+        &c,
+        &[
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &c.grpc_endpoint().unwrap()),
+        ],
+    );
     let (t, m, l) = transports(&c);
     assert!(t.iter().chain(&l).all(|t| *t == Transport::Http), "traces and logs over HTTP: {t:?} {l:?}");
     assert!(m.iter().all(|t| *t == Transport::Grpc), "metrics over gRPC: {m:?}");
@@ -202,13 +193,15 @@ fn per_signal_protocol_logs_over_http_with_the_generic_endpoint_plus_path() {
     // own gRPC endpoints and logs get /v1/logs appended to the generic one.
     let c = both_transports();
     let grpc = c.grpc_endpoint().unwrap();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &grpc)
-        .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &grpc)
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
+    run_demo(
+        &c,
+        &c.http_endpoint().unwrap(),
+        &[
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &grpc),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &grpc),
+        ],
+    );
     let (t, m, l) = transports(&c);
     assert!(l.iter().all(|t| *t == Transport::Http), "logs over HTTP: {l:?}");
     assert!(t.iter().chain(&m).all(|t| *t == Transport::Grpc), "{t:?} {m:?}");
@@ -219,73 +212,61 @@ fn per_signal_protocol_logs_over_http_with_the_generic_endpoint_plus_path() {
 
 const HEADERS: &str = "api-key=secret%20value,x-team=core";
 
-fn check_generic_headers(c: &Collector, signals: &[&str]) {
-    for signal in signals {
-        let values: Vec<_> = header_values(c, "api-key").into_iter().filter(|(s, _)| s == signal).collect();
-        assert!(!values.is_empty(), "{signal} arrived");
-        for (_, v) in values {
-            assert_eq!(v.as_deref(), Some("secret value"), "{signal}: percent-decoded api-key");
-        }
-        for (s, v) in header_values(c, "x-team").into_iter().filter(|(s, _)| s == signal) {
-            assert_eq!(v.as_deref(), Some("core"), "{s}: x-team");
-        }
+/// Checks the headers [`HEADERS`] on every request of every signal `c` received, after a run of
+/// `metrics-demo` (so every signal arrived), over `transport`.
+fn check_generic_headers(c: &Collector, transport: &str) {
+    for signal in ["traces", "metrics", "logs"] {
+        assert!(
+            header_values(c, "api-key").iter().any(|(s, _)| *s == signal),
+            "{transport}: {signal} arrived"
+        );
     }
+    assert_header(c, &format!("{transport}, percent-decoded"), "api-key", |_| Some("secret value"));
+    assert_header(c, transport, "x-team", |_| Some("core"));
 }
 
 #[test]
 fn headers_arrive_as_grpc_metadata() {
     let c = collector();
-    let out =
-        Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_EXPORTER_OTLP_HEADERS", HEADERS).output();
-    let stderr = assert_exit(&out, 0);
+    let stderr = run_demo(&c, &c.endpoint(), &[("OTEL_EXPORTER_OTLP_HEADERS", HEADERS)]);
     assert!(!stderr.contains("secret"), "header values never printed: {stderr}");
-    wait_for_demo(&c);
     assert!(c.trace_requests().iter().all(|r| r.transport == Transport::Grpc));
-    check_generic_headers(&c, &["traces", "metrics", "logs"]);
+    check_generic_headers(&c, "grpc");
 }
 
 #[test]
 fn headers_arrive_as_http_headers() {
     let c = http_only();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_HEADERS", HEADERS)
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
+    run_demo_over_http(&c, &[("OTEL_EXPORTER_OTLP_HEADERS", HEADERS)]);
     assert!(c.trace_requests().iter().all(|r| r.transport == Transport::Http));
-    check_generic_headers(&c, &["traces", "metrics", "logs"]);
+    check_generic_headers(&c, "http/protobuf");
 }
 
 #[test]
 fn signal_headers_replace_the_generic_ones() {
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_HEADERS", HEADERS),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-team=traces%2Fteam"),
+        ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-logs=1"),
+    ];
     for http in [false, true] {
+        let case = format!("http={http}");
         let c = if http { http_only() } else { collector() };
-        let endpoint = if http { c.http_endpoint().unwrap() } else { c.endpoint() };
-        let mut run = Run::new(&example("metrics-demo"), &endpoint)
-            .env("OTEL_EXPORTER_OTLP_HEADERS", HEADERS)
-            .env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-team=traces%2Fteam")
-            .env("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-logs=1");
         if http {
-            run = run.env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+            run_demo_over_http(&c, &vars);
+        } else {
+            run_demo(&c, &c.endpoint(), &vars);
         }
-        assert_exit(&run.output(), 0);
-        wait_for_demo(&c);
-        for (signal, v) in header_values(&c, "x-team") {
-            let want = match signal {
-                "traces" => Some("traces/team"),
-                "metrics" => Some("core"),
-                _ => None,
-            };
-            assert_eq!(v.as_deref(), want, "http={http} {signal}: x-team");
-        }
-        for (signal, v) in header_values(&c, "api-key") {
-            let want = (signal == "metrics").then_some("secret value");
-            assert_eq!(v.as_deref(), want, "http={http} {signal}: api-key only where not replaced");
-        }
-        for (signal, v) in header_values(&c, "x-logs") {
-            assert_eq!(v.as_deref(), (signal == "logs").then_some("1"), "http={http} {signal}: x-logs");
-        }
+        assert_header(&c, &case, "x-team", |signal| match signal {
+            "traces" => Some("traces/team"),
+            "metrics" => Some("core"),
+            _ => None,
+        });
+        let api_key_only_where_not_replaced = format!("{case}, api-key only where not replaced");
+        assert_header(&c, &api_key_only_where_not_replaced, "api-key", |signal| {
+            (signal == "metrics").then_some("secret value")
+        });
+        assert_header(&c, &case, "x-logs", |signal| (signal == "logs").then_some("1"));
     }
 }
 
@@ -295,47 +276,32 @@ fn signal_headers_replace_the_generic_ones() {
 #[test]
 fn gzip_compression_over_http_is_seen_by_the_collector() {
     let c = http_only();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
-    for (signal, v) in header_values(&c, "content-encoding") {
-        assert_eq!(v.as_deref(), Some("gzip"), "{signal}: content-encoding");
-    }
+    run_demo_over_http(&c, &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]);
+    assert_header(&c, "generic gzip", "content-encoding", |_| Some("gzip"));
 }
 
 #[test]
 fn signal_compression_none_overrides_a_generic_gzip() {
     let c = http_only();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-        .env("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none")
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
-    for (signal, v) in header_values(&c, "content-encoding") {
-        let want = (signal != "metrics").then_some("gzip");
-        assert_eq!(v.as_deref(), want, "{signal}: content-encoding");
-    }
+    run_demo_over_http(
+        &c,
+        &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none")],
+    );
+    assert_header(&c, "generic gzip, metrics none", "content-encoding", |signal| {
+        (signal != "metrics").then_some("gzip")
+    });
 }
 
 #[test]
 fn signal_compression_gzip_without_a_generic_one() {
     let c = http_only();
-    let out = Run::new(&example("metrics-demo"), &c.http_endpoint().unwrap())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")
-        .env("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "GZIP")
-        .output();
-    assert_exit(&out, 0);
-    wait_for_demo(&c);
-    for (signal, v) in header_values(&c, "content-encoding") {
-        let want = (signal != "metrics").then_some("gzip");
-        assert_eq!(v.as_deref(), want, "{signal}: content-encoding");
-    }
+    run_demo_over_http(
+        &c,
+        &[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"), ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "GZIP")],
+    );
+    assert_header(&c, "traces and logs gzip", "content-encoding", |signal| {
+        (signal != "metrics").then_some("gzip")
+    });
 }
 
 #[test]
@@ -345,15 +311,9 @@ fn gzip_compression_over_grpc_is_seen_by_the_collector() {
     // it. Without compression the header is absent.
     for gzip in [false, true] {
         let c = collector();
-        let mut run = Run::new(&example("metrics-demo"), &c.endpoint());
-        if gzip {
-            run = run.env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
-        }
-        assert_exit(&run.output(), 0);
-        wait_for_demo(&c);
-        for (signal, v) in header_values(&c, "grpc-encoding") {
-            assert_eq!(v.as_deref(), gzip.then_some("gzip"), "{signal}: grpc-encoding");
-        }
+        let vars: &[(&str, &str)] = if gzip { &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")] } else { &[] };
+        run_demo(&c, &c.endpoint(), vars);
+        assert_header(&c, &format!("gzip={gzip}"), "grpc-encoding", |_| gzip.then_some("gzip"));
     }
 }
 
@@ -417,69 +377,89 @@ fn flush_failure<'a>(stderr: &'a str, what: &str) -> Option<&'a str> {
     stderr.lines().find(|l| l.starts_with(&format!("wasmedge_otel: flushing {what} at exit failed")))
 }
 
-#[test]
-fn otlp_timeout_bounds_each_export_to_a_silent_collector() {
+/// Runs the example `guest` ("hello" or "metrics-demo") against a fresh [`BlackHole`] with
+/// `vars` and the exit flush bounded by `exit_bound_ms`, checks that it exited 0 with the guest's
+/// own output (the guest is unaffected), and returns its stderr.
+fn run_into_black_hole(guest: &str, exit_bound_ms: &str, vars: &[(&str, &str)]) -> String {
     let hole = BlackHole::start();
-    let out = Run::new(&example("hello"), &hole.endpoint())
-        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "200")
-        .env("OTEL_LOGS_EXPORTER", "none")
-        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "4000")
+    let out = Run::new(&example(guest), &hole.endpoint())
+        .envs(vars)
+        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", exit_bound_ms)
         .output();
     let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), HELLO_STDOUT, "the guest is unaffected");
-    assert!(!stderr.contains("did not finish within"), "each export ended by its 200 ms timeout: {stderr}");
-    let spans = flush_failure(&stderr, "spans").unwrap_or_else(|| panic!("failed flush reported: {stderr}"));
+    let expected = if guest == "hello" { HELLO_STDOUT } else { DEMO_STDOUT };
+    assert_eq!(stdout_of(&out), expected, "{vars:?}: the guest is unaffected");
+    stderr
+}
+
+/// The line reporting that flushing spans at exit failed by the exporter's own error, not the
+/// SDK's 5 s flush timeout (see above), failing the test if there is none.
+fn spans_export_failure(stderr: &str) -> &str {
+    let spans = flush_failure(stderr, "spans").unwrap_or_else(|| panic!("failed flush reported: {stderr}"));
     assert!(
         spans.contains("export failed") && !spans.contains("Timeout(5s)"),
         "the exporter's timeout: {spans}"
     );
+    spans
+}
+
+#[test]
+fn otlp_timeout_bounds_each_export_to_a_silent_collector() {
+    let stderr = run_into_black_hole(
+        "hello",
+        "4000",
+        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "200"), ("OTEL_LOGS_EXPORTER", "none")],
+    );
+    assert!(!stderr.contains("did not finish within"), "each export ended by its 200 ms timeout: {stderr}");
+    spans_export_failure(&stderr);
     assert!(flush_failure(&stderr, "metrics").is_some(), "{stderr}");
 }
 
 #[test]
 fn signal_timeout_overrides_the_generic_one() {
     // Generic 60 s (would outlast the 4 s exit bound), traces 200 ms; metrics and logs off.
-    let hole = BlackHole::start();
-    let out = Run::new(&example("hello"), &hole.endpoint())
-        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "60000")
-        .env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "200")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .env("OTEL_LOGS_EXPORTER", "none")
-        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "4000")
-        .output();
-    let stderr = assert_exit(&out, 0);
+    let stderr = run_into_black_hole(
+        "hello",
+        "4000",
+        &[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "200"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
     assert!(!stderr.contains("did not finish within"), "{stderr}");
-    let spans = flush_failure(&stderr, "spans").unwrap_or_else(|| panic!("failed flush reported: {stderr}"));
-    assert!(spans.contains("export failed") && !spans.contains("Timeout(5s)"), "{spans}");
+    spans_export_failure(&stderr);
 }
 
 #[test]
 fn metrics_timeout_applies_to_the_metrics_export() {
     // Only metrics are exported, with a 200 ms timeout; the default 10 s would outlast the exit
     // bound.
-    let hole = BlackHole::start();
-    let out = Run::new(&example("hello"), &hole.endpoint())
-        .env("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "200")
-        .env("OTEL_TRACES_EXPORTER", "none")
-        .env("OTEL_LOGS_EXPORTER", "none")
-        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "4000")
-        .output();
-    let stderr = assert_exit(&out, 0);
+    let stderr = run_into_black_hole(
+        "hello",
+        "4000",
+        &[
+            ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "200"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
     assert!(!stderr.contains("did not finish within"), "{stderr}");
     assert!(flush_failure(&stderr, "metrics").is_some(), "{stderr}");
 }
 
 #[test]
 fn logs_timeout_applies_to_the_logs_export() {
-    let hole = BlackHole::start();
-    let out = Run::new(&example("metrics-demo"), &hole.endpoint())
-        .env("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "200")
-        .env("OTEL_TRACES_EXPORTER", "none")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "4000")
-        .output();
-    let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), DEMO_STDOUT);
+    let stderr = run_into_black_hole(
+        "metrics-demo",
+        "4000",
+        &[
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "200"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ],
+    );
     assert!(!stderr.contains("did not finish within"), "{stderr}");
     let logs =
         flush_failure(&stderr, "log records").unwrap_or_else(|| panic!("failed flush reported: {stderr}"));
@@ -491,12 +471,7 @@ fn otlp_timeout_zero_means_no_limit() {
     // 0 is "no limit": the export to the black hole never ends, so the 1 s exit bound is what
     // ends the flush. Were 0 taken as 0 ms, every export would fail at once and the flush would
     // finish, reporting failures, with no "did not finish" line.
-    let hole = BlackHole::start();
-    let out = Run::new(&example("hello"), &hole.endpoint())
-        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "0")
-        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "1000")
-        .output();
-    let stderr = assert_exit(&out, 0);
+    let stderr = run_into_black_hole("hello", "1000", &[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")]);
     assert!(stderr.contains("did not finish within 1s"), "{stderr}");
     assert!(flush_failure(&stderr, "spans").is_none(), "no export gave up: {stderr}");
 }
@@ -505,12 +480,7 @@ fn otlp_timeout_zero_means_no_limit() {
 fn exit_flush_timeout_bounds_the_flush_at_exit() {
     // The exports to the black hole would take the default 10 s each; the exit flush gives up
     // after 1 s and says so, naming the bound it used (the default would print 5s).
-    let hole = BlackHole::start();
-    let out = Run::new(&example("hello"), &hole.endpoint())
-        .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "1000")
-        .output();
-    let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), HELLO_STDOUT);
+    let stderr = run_into_black_hole("hello", "1000", &[]);
     let lines: Vec<_> = stderr.lines().filter(|l| l.contains("did not finish within")).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("within 1s (WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT)"), "{stderr}");
@@ -534,7 +504,7 @@ fn insecure_makes_a_schemeless_grpc_endpoint_plain_text() {
         .env("OTEL_METRICS_EXPORTER", "none")
         .output();
     let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), HELLO_STDOUT);
+    assert_eq!(stdout_of(&out), HELLO_STDOUT);
     assert!(c.spans().is_empty(), "TLS to a plain-text server stores nothing");
     assert!(
         stderr.contains("wasmedge_otel: flushing spans at exit failed"),
@@ -565,13 +535,11 @@ fn missing_certificate_file_is_reported_and_the_run_goes_on() {
         .env("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/nonexistent.pem")
         .output();
     let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), HELLO_STDOUT);
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("cannot build the OTLP spans exporter"))
-        .unwrap_or_else(|| panic!("a clear warning: {stderr}"));
+    assert_eq!(stdout_of(&out), HELLO_STDOUT);
+    let line =
+        exporter_build_failure(&stderr, "spans").unwrap_or_else(|| panic!("a clear warning: {stderr}"));
     assert!(line.contains("/nonexistent.pem"), "names the file: {line}");
-    wait_until("metrics still arrive", || !c.metric_requests().is_empty());
+    poll_until("metrics still arrive", || !c.metric_requests().is_empty());
     assert!(c.spans().is_empty());
 }
 
@@ -581,14 +549,26 @@ fn generic_certificate_applies_to_every_grpc_signal() {
         .env("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent.pem")
         .output();
     let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), DEMO_STDOUT);
+    assert_eq!(stdout_of(&out), DEMO_STDOUT);
     for signal in ["spans", "metrics", "logs"] {
-        let line = stderr
-            .lines()
-            .find(|l| l.contains(&format!("cannot build the OTLP {signal} exporter")))
+        let line = exporter_build_failure(&stderr, signal)
             .unwrap_or_else(|| panic!("{signal}: a clear warning: {stderr}"));
-        assert!(line.contains("/nonexistent.pem"), "{line}");
+        assert!(line.contains("/nonexistent.pem"), "{signal}: {line}");
     }
+}
+
+/// Runs `hello` with `vars` (metrics off) against an HTTPS endpoint where nothing listens, checks
+/// that the guest is unaffected, and returns the warning that the spans exporter could not be
+/// built, failing the test if there is none.
+fn spans_exporter_warning(vars: &[(&str, &str)]) -> String {
+    let out = Run::new(&example("hello"), "https://127.0.0.1:9")
+        .envs(vars)
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .output();
+    let stderr = assert_exit(&out, 0);
+    assert_eq!(stdout_of(&out), HELLO_STDOUT, "{vars:?}");
+    let line = exporter_build_failure(&stderr, "spans");
+    line.unwrap_or_else(|| panic!("{vars:?}: a clear warning: {stderr}")).to_owned()
 }
 
 #[test]
@@ -596,46 +576,32 @@ fn certificate_files_are_read_for_otlp_http_too() {
     // OTLP/HTTP reads the same files when its exporter is built: a missing CA file, or a key
     // without its certificate, is reported the same way, and the run goes on. (The handshakes
     // themselves are tested against a TLS collector in config_tls.rs.)
-    let out = Run::new(&example("hello"), "https://127.0.0.1:9")
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/nonexistent.pem")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
-    let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), HELLO_STDOUT);
-    let line = stderr.lines().find(|l| l.contains("cannot build the OTLP spans exporter")).unwrap_or("");
-    assert!(line.contains("/nonexistent.pem"), "{stderr}");
+    let line = spans_exporter_warning(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/nonexistent.pem"),
+    ]);
+    assert!(line.contains("/nonexistent.pem"), "missing CA file: {line}");
 
-    let out = Run::new(&example("hello"), "https://127.0.0.1:9")
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent-key.pem")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
-    let stderr = assert_exit(&out, 0);
-    let line = stderr.lines().find(|l| l.contains("cannot build the OTLP spans exporter")).unwrap_or("");
-    assert!(line.contains("CLIENT_CERTIFICATE"), "{stderr}");
+    let line = spans_exporter_warning(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent-key.pem"),
+    ]);
+    assert!(line.contains("CLIENT_CERTIFICATE"), "key without its certificate: {line}");
 }
 
 #[test]
 fn client_certificate_and_key_files_are_read() {
     // Both files given, neither exists: the exporter cannot be built and says which file. Only
     // one given: refused with a clear message.
-    let out = Run::new(&example("hello"), "https://127.0.0.1:9")
-        .env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/nonexistent-client.pem")
-        .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent-key.pem")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
-    let stderr = assert_exit(&out, 0);
-    let line = stderr.lines().find(|l| l.contains("cannot build the OTLP spans exporter")).unwrap_or("");
-    assert!(line.contains("/nonexistent-client.pem") || line.contains("/nonexistent-key.pem"), "{stderr}");
+    let line = spans_exporter_warning(&[
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/nonexistent-client.pem"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent-key.pem"),
+    ]);
+    let names_a_file = line.contains("/nonexistent-client.pem") || line.contains("/nonexistent-key.pem");
+    assert!(names_a_file, "both files missing: {line}");
 
-    let out = Run::new(&example("hello"), "https://127.0.0.1:9")
-        .env("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/nonexistent-key.pem")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
-    let stderr = assert_exit(&out, 0);
-    let line = stderr.lines().find(|l| l.contains("cannot build the OTLP spans exporter")).unwrap_or("");
-    assert!(line.contains("CLIENT_CERTIFICATE"), "{stderr}");
+    let line = spans_exporter_warning(&[("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/nonexistent-key.pem")]);
+    assert!(line.contains("CLIENT_CERTIFICATE"), "key without its certificate: {line}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,8 +612,8 @@ fn traces_exporter_none_keeps_metrics_and_logs() {
     let c = collector();
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_TRACES_EXPORTER", "none").output();
     assert_exit(&out, 0);
-    assert_eq!(stdout(&out), DEMO_STDOUT);
-    wait_until("metrics and 7 log records", || {
+    assert_eq!(stdout_of(&out), DEMO_STDOUT);
+    poll_until("metrics and 7 log records", || {
         last_metric(&c, "http.server.requests").is_some() && log_records(&c).len() >= 7
     });
     assert!(c.trace_requests().is_empty(), "no span exported");
@@ -661,7 +627,7 @@ fn metrics_exporter_none_keeps_traces_and_logs() {
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_METRICS_EXPORTER", "none").output();
     assert_exit(&out, 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
-    wait_until("7 log records", || log_records(&c).len() >= 7);
+    poll_until("7 log records", || log_records(&c).len() >= 7);
     assert!(c.metric_requests().is_empty(), "no metric exported");
 }
 
@@ -671,7 +637,7 @@ fn logs_exporter_none_keeps_traces_and_metrics() {
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_LOGS_EXPORTER", "none").output();
     assert_exit(&out, 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
-    wait_until("metrics", || last_metric(&c, "http.server.requests").is_some());
+    poll_until("metrics", || last_metric(&c, "http.server.requests").is_some());
     assert!(c.log_requests().is_empty(), "no log record exported");
 }
 
@@ -683,7 +649,7 @@ fn console_traces_exporter_prints_spans_on_stdout_and_sends_nothing() {
         .env("OTEL_METRICS_EXPORTER", "none")
         .output();
     assert_exit(&out, 0);
-    let text = stdout(&out);
+    let text = stdout_of(&out);
     assert!(text.contains(HELLO_STDOUT), "the guest's own line: {text}");
     for name in ["hello", "load-config", "compute", "sum", "respond"] {
         assert!(text.contains(&format!("\tName         : {name}\n")), "span {name} printed: {text}");
@@ -700,7 +666,7 @@ fn console_metrics_and_logs_exporters_print_on_stdout() {
         .env("OTEL_LOGS_EXPORTER", "console")
         .output();
     assert_exit(&out, 0);
-    let text = stdout(&out);
+    let text = stdout_of(&out);
     assert!(text.contains("http.server.requests"), "metric printed: {text}");
     assert!(text.contains("startup complete"), "log body printed: {text}");
     assert!(text.contains("request failed"), "log body printed: {text}");
@@ -713,7 +679,7 @@ fn exporter_list_otlp_and_console_does_both() {
     let c = collector();
     let out = Run::new(&example("hello"), &c.endpoint()).env("OTEL_TRACES_EXPORTER", "otlp,console").output();
     assert_exit(&out, 0);
-    let text = stdout(&out);
+    let text = stdout_of(&out);
     assert!(text.contains("\tName         : load-config\n"), "{text}");
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("and over OTLP");
 }
@@ -723,7 +689,7 @@ fn sdk_disabled_exports_no_signal_and_leaves_the_guest_alone() {
     let c = collector();
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_SDK_DISABLED", "TRUE").output();
     let stderr = assert_exit(&out, 0);
-    assert_eq!(stdout(&out), DEMO_STDOUT);
+    assert_eq!(stdout_of(&out), DEMO_STDOUT);
     assert_eq!(stderr, "", "nothing to report");
     assert!(nothing_received(&c), "no span, metric or log record");
     assert_eq!(c.request_count(), 0);

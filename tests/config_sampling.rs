@@ -6,39 +6,22 @@
 //! A run ends with a bounded flush of spans, then log records, then metrics, so once a run is over
 //! and its metrics have arrived, every span it exported has arrived too: "no span" is checked then.
 
-use std::time::{Duration, Instant};
-
 use wasmedge_otel_tests::*;
 
 const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
 const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-/// Polls `done` every 20 ms until it holds, failing after [`ARRIVAL_TIMEOUT`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Runs `hello` with `vars` and returns the spans received; when `expect` is 0, after the metrics
 /// (flushed last) have arrived.
 fn hello_spans(vars: &[(&str, &str)], expect: usize) -> Vec<ReceivedSpan> {
     let c = collector();
-    let mut run = Run::new(&example("hello"), &c.endpoint());
-    for (k, v) in vars {
-        run = run.env(k, v);
-    }
-    let out = run.output();
-    let stderr = assert_exit(&out, 0);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from wasm; computed 55\n", "{vars:?}");
-    assert!(!stderr.contains("ignoring"), "{vars:?}: no warning: {stderr}");
+    let out = run_configured(&example("hello"), &c, vars);
+    assert_eq!(stdout_of(&out), HELLO_STDOUT, "{vars:?}");
     if expect > 0 {
         c.wait_for_spans(expect, ARRIVAL_TIMEOUT).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
     } else {
-        wait_until("metrics (flushed after spans)", || !c.metric_requests().is_empty());
+        wait_for_final_metrics(&c);
     }
     let spans = c.spans();
     assert_eq!(spans.len(), expect, "{vars:?}: {:?}", names(&spans));
@@ -48,42 +31,27 @@ fn hello_spans(vars: &[(&str, &str)], expect: usize) -> Vec<ReceivedSpan> {
 /// A guest starting and ending `n` root spans named `root` (`parent` -1: each a new trace, unless
 /// `TRACEPARENT` gives the run a remote parent). Exits 10 if a start fails, 11 if an end does.
 fn roots_guest(n: u32) -> std::path::PathBuf {
-    let wat = format!(
-        r#"(module
-  {imports}
-  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "root")
-  (func (export "_start")
-    (local $i i32) (local $h i64)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (i32.const {n})))
-        (local.set $h (call $span_start (i32.const 0) (i32.const 4) (i32.const 0) (i64.const -1) (i32.const 0) (i32.const 0)))
-        (if (i64.le_s (local.get $h) (i64.const 0)) (then (call $proc_exit (i32.const 10))))
-        (if (i32.ne (call $span_end (local.get $h)) (i32.const 0)) (then (call $proc_exit (i32.const 11))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
-  )
-)"#,
-        imports = wat_imports()
-    );
-    wat_guest(&format!("roots_{n}"), &wat)
+    wat_start_guest(&format!("roots_{n}"), r#"(data (i32.const 0) "root")"#, &wat_loop(n, WAT_ROOT_SPAN))
 }
 
 /// Runs `roots_guest(n)` with `vars` and returns how many spans arrived (all of them trace roots).
 fn sampled_roots(n: u32, vars: &[(&str, &str)]) -> usize {
     let c = collector();
-    let mut run = Run::new(&roots_guest(n), &c.endpoint());
-    for (k, v) in vars {
-        run = run.env(k, v);
-    }
-    let stderr = assert_exit(&run.output(), 0);
-    assert!(!stderr.contains("ignoring"), "{vars:?}: {stderr}");
-    wait_until("metrics (flushed after spans)", || !c.metric_requests().is_empty());
+    run_configured(&roots_guest(n), &c, vars);
+    wait_for_final_metrics(&c);
     let spans = c.spans();
-    assert!(spans.iter().all(|s| s.parent_span_id_hex().is_empty()), "all roots");
+    assert!(spans.iter().all(|s| s.parent_span_id_hex().is_empty()), "{vars:?}: all roots");
     spans.len()
+}
+
+/// Checks that about half of 400 root spans are kept under `vars`. 400 independent traces, each
+/// kept with probability 0.5: the count is binomial, mean 200, standard deviation
+/// sqrt(400 * 0.5 * 0.5) = 10. 120..=280 is mean ± 8 sd; the chance of a correct plugin falling
+/// outside is below 1e-14. An ignored argument (ratio 1.0) gives 400, an ignored sampler
+/// (parentbased_always_on) gives 400 too.
+fn assert_about_half_of_400_roots_kept(vars: &[(&str, &str)]) {
+    let n = sampled_roots(400, vars);
+    assert!((120..=280).contains(&n), "{vars:?}: {n} of 400 roots sampled at ratio 0.5");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,7 +63,7 @@ fn always_off_exports_no_span_but_metrics_and_logs_still_arrive() {
     let out =
         Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_TRACES_SAMPLER", "always_off").output();
     assert_exit(&out, 0);
-    wait_until("metrics and 7 log records", || {
+    poll_until("metrics and 7 log records", || {
         last_metric(&c, "http.server.requests").is_some() && log_records(&c).len() >= 7
     });
     assert!(c.spans().is_empty(), "always_off samples nothing");
@@ -103,23 +71,19 @@ fn always_off_exports_no_span_but_metrics_and_logs_still_arrive() {
 
 #[test]
 fn traceidratio_half_keeps_about_half_of_400_roots() {
-    // 400 independent traces, each kept with probability 0.5: the count is binomial, mean 200,
-    // standard deviation sqrt(400 * 0.5 * 0.5) = 10. 120..=280 is mean ± 8 sd; the chance of a
-    // correct plugin falling outside is below 1e-14. An ignored argument (ratio 1.0) gives 400,
-    // an ignored sampler (parentbased_always_on) gives 400 too.
-    let n =
-        sampled_roots(400, &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.5")]);
-    assert!((120..=280).contains(&n), "{n} of 400 roots sampled at ratio 0.5");
+    assert_about_half_of_400_roots_kept(&[
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+    ]);
 }
 
 #[test]
 fn parentbased_traceidratio_half_keeps_about_half_of_400_roots() {
-    // Same bound as above: roots follow the ratio.
-    let n = sampled_roots(
-        400,
-        &[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.5")],
-    );
-    assert!((120..=280).contains(&n), "{n} of 400 roots sampled at ratio 0.5");
+    // Roots follow the ratio.
+    assert_about_half_of_400_roots_kept(&[
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+    ]);
 }
 
 #[test]

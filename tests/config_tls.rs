@@ -15,14 +15,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use wasmedge_otel_collector::{CollectorConfig, TlsConfig, Transport};
 use wasmedge_otel_tests::*;
-
-const DEMO_STDOUT: &str = "GET /api/hello -> 200\nGET /api/hello -> 200\nGET /api/hello -> 200\n\
-                           GET /api/hello -> 200\nGET /api/hello -> 500\n";
-const HELLO_STDOUT: &str = "hello from wasm; computed 55\n";
 
 // ---------------------------------------------------------------------------------------------
 // Certificates
@@ -158,16 +153,18 @@ fn run(guest: &str, endpoint: &str, protocol: &str) -> Run {
         .env("WASMEDGE_OTEL_EXIT_FLUSH_TIMEOUT", "30000")
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// [`run`] with `OTEL_EXPORTER_OTLP_CERTIFICATE` set to the test CA, so the collector's server
+/// certificate is trusted.
+fn run_trusting_ca(guest: &str, endpoint: &str, protocol: &str) -> Run {
+    run(guest, endpoint, protocol).env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
 }
 
-/// Polls `done` every 20 ms until it holds, failing after [`ARRIVAL_TIMEOUT`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
-        std::thread::sleep(Duration::from_millis(20));
+/// The endpoint of `c` for `protocol`: its gRPC endpoint for "grpc", else its HTTP one.
+fn endpoint_for(c: &Collector, protocol: &str) -> String {
+    if protocol == "grpc" {
+        c.endpoint()
+    } else {
+        c.http_endpoint().unwrap()
     }
 }
 
@@ -176,10 +173,8 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 /// lost.
 fn assert_demo_delivered(out: &Output, c: &Collector, transport: Transport) {
     let stderr = assert_exit(out, 0);
-    assert_eq!(stdout(out), DEMO_STDOUT);
-    c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("the 5 spans of metrics-demo");
-    wait_until("7 log records", || log_records(c).len() >= 7);
-    wait_until("the http.server.requests metric", || last_metric(c, "http.server.requests").is_some());
+    assert_eq!(stdout_of(out), DEMO_STDOUT);
+    wait_for_demo(c);
     let all = c.trace_requests().iter().map(|r| r.transport).collect::<Vec<_>>();
     assert!(all.iter().all(|t| *t == transport), "{all:?}");
     assert!(!stderr.contains("failed") && !stderr.contains("telemetry lost"), "nothing lost: {stderr}");
@@ -189,7 +184,7 @@ fn assert_demo_delivered(out: &Output, c: &Collector, transport: Transport) {
 /// collector decoded nothing, and stderr reports the failed flush and the 5 lost spans.
 fn assert_spans_lost(out: &Output, c: &Collector) -> String {
     let stderr = assert_exit(out, 0);
-    assert_eq!(stdout(out), HELLO_STDOUT, "the guest is unaffected");
+    assert_eq!(stdout_of(out), HELLO_STDOUT, "the guest is unaffected");
     assert!(c.trace_requests().is_empty(), "nothing got through");
     assert!(
         stderr.contains("wasmedge_otel: flushing spans at exit failed"),
@@ -203,6 +198,17 @@ fn assert_spans_lost(out: &Output, c: &Collector) -> String {
     stderr
 }
 
+/// Checks a run of `hello` (logs off) in which only the spans exporter could get through to `c`:
+/// the 5 spans arrive, no metric does, and the failed metrics flush is reported. `case` names the
+/// case in each failure message. Returns stderr.
+fn assert_only_spans_got_through(out: &Output, c: &Collector, case: &str) -> String {
+    let stderr = assert_exit(out, 0);
+    c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap_or_else(|e| panic!("{case}: spans get through: {e}"));
+    assert!(c.metric_requests().is_empty(), "{case}: metrics do not get through");
+    assert!(stderr.contains("wasmedge_otel: flushing metrics at exit failed"), "{case}: {stderr}");
+    stderr
+}
+
 // ---------------------------------------------------------------------------------------------
 // Server verification: OTEL_EXPORTER_OTLP_CERTIFICATE
 
@@ -210,9 +216,7 @@ fn assert_spans_lost(out: &Output, c: &Collector) -> String {
 fn grpc_over_tls_with_the_ca_certificate_delivers_every_signal() {
     let c = grpc_tls(false);
     assert!(c.endpoint().starts_with("https://"));
-    let out = run("metrics-demo", &c.endpoint(), "grpc")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
-        .output();
+    let out = run_trusting_ca("metrics-demo", &c.endpoint(), "grpc").output();
     assert_demo_delivered(&out, &c, Transport::Grpc);
 }
 
@@ -230,9 +234,7 @@ fn http_protobuf_over_tls_with_the_ca_certificate_delivers_every_signal() {
     let c = http_tls(false);
     let endpoint = c.http_endpoint().unwrap();
     assert!(endpoint.starts_with("https://"));
-    let out = run("metrics-demo", &endpoint, "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
-        .output();
+    let out = run_trusting_ca("metrics-demo", &endpoint, "http/protobuf").output();
     assert_demo_delivered(&out, &c, Transport::Http);
 }
 
@@ -257,9 +259,7 @@ fn the_server_name_is_verified_against_the_certificate() {
             CollectorConfig::http("127.0.0.1:0")
         };
         let c = Collector::start_with(config.with_tls(tls)).expect("start the collector");
-        let endpoint = if protocol == "grpc" { c.endpoint() } else { c.http_endpoint().unwrap() };
-        let out = run("hello", &endpoint, protocol)
-            .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
+        let out = run_trusting_ca("hello", &endpoint_for(&c, protocol), protocol)
             .env("OTEL_METRICS_EXPORTER", "none")
             .output();
         assert_spans_lost(&out, &c);
@@ -268,10 +268,8 @@ fn the_server_name_is_verified_against_the_certificate() {
     // The DNS name of the right certificate is accepted as well as its IP address.
     let c = http_tls(false);
     let localhost = c.http_endpoint().unwrap().replace("127.0.0.1", "localhost");
-    let out = run("hello", &localhost, "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
+    let out =
+        run_trusting_ca("hello", &localhost, "http/protobuf").env("OTEL_METRICS_EXPORTER", "none").output();
     assert_exit(&out, 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("https://localhost:PORT");
 }
@@ -280,16 +278,12 @@ fn the_server_name_is_verified_against_the_certificate() {
 fn signal_certificate_variables_apply_to_their_signal_only() {
     // Only traces trust the CA: spans arrive, over each transport; metrics, without it, fail.
     for (c, protocol) in [(grpc_tls(false), "grpc"), (http_tls(false), "http/protobuf")] {
-        let endpoint = if protocol == "grpc" { c.endpoint() } else { c.http_endpoint().unwrap() };
-        let out = run("hello", &endpoint, protocol)
+        let out = run("hello", &endpoint_for(&c, protocol), protocol)
             .env("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", &file("ca.pem"))
             .env("OTEL_LOGS_EXPORTER", "none")
             .output();
-        let stderr = assert_exit(&out, 0);
-        c.wait_for_spans(5, ARRIVAL_TIMEOUT)
-            .unwrap_or_else(|e| panic!("{protocol}: traces trust the CA: {e}"));
-        assert!(c.metric_requests().is_empty(), "{protocol}: metrics do not trust it");
-        assert!(stderr.contains("wasmedge_otel: flushing metrics at exit failed"), "{protocol}: {stderr}");
+        let stderr =
+            assert_only_spans_got_through(&out, &c, &format!("{protocol}, only traces trust the CA"));
         assert!(!stderr.contains("flushing spans at exit failed"), "{protocol}: {stderr}");
     }
 }
@@ -305,10 +299,8 @@ fn a_certificate_file_without_a_certificate_is_reported_clearly() {
             .env("OTEL_METRICS_EXPORTER", "none")
             .output();
         let stderr = assert_exit(&out, 0);
-        assert_eq!(stdout(&out), HELLO_STDOUT);
-        let line = stderr
-            .lines()
-            .find(|l| l.contains("cannot build the OTLP spans exporter"))
+        assert_eq!(stdout_of(&out), HELLO_STDOUT);
+        let line = exporter_build_failure(&stderr, "spans")
             .unwrap_or_else(|| panic!("{protocol}: a clear warning: {stderr}"));
         assert!(line.contains("bogus.pem") && line.contains("no PEM certificate"), "{protocol}: {line}");
     }
@@ -317,58 +309,45 @@ fn a_certificate_file_without_a_certificate_is_reported_clearly() {
 // ---------------------------------------------------------------------------------------------
 // Mutual TLS: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY
 
-#[test]
-fn mutual_tls_over_grpc_needs_the_client_certificate_and_key() {
-    let c = grpc_tls(true);
-    let out = run("hello", &c.endpoint(), "grpc")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
+/// Checks that a collector requiring client certificates over `protocol` refuses a run without
+/// one (every span lost) and takes every signal of a run with `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`
+/// and `..._CLIENT_KEY`.
+fn assert_mutual_tls_needs_the_client_identity(protocol: &str, transport: Transport) {
+    let start = || if protocol == "grpc" { grpc_tls(true) } else { http_tls(true) };
+    let c = start();
+    let out = run_trusting_ca("hello", &endpoint_for(&c, protocol), protocol)
         .env("OTEL_METRICS_EXPORTER", "none")
         .output();
     assert_spans_lost(&out, &c);
 
-    let c = grpc_tls(true);
-    let out = run("metrics-demo", &c.endpoint(), "grpc")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
+    let c = start();
+    let out = run_trusting_ca("metrics-demo", &endpoint_for(&c, protocol), protocol)
         .env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &file("client.pem"))
         .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", &file("client-key.pem"))
         .output();
-    assert_demo_delivered(&out, &c, Transport::Grpc);
+    assert_demo_delivered(&out, &c, transport);
+}
+
+#[test]
+fn mutual_tls_over_grpc_needs_the_client_certificate_and_key() {
+    assert_mutual_tls_needs_the_client_identity("grpc", Transport::Grpc);
 }
 
 #[test]
 fn mutual_tls_over_http_needs_the_client_certificate_and_key() {
-    let c = http_tls(true);
-    let out = run("hello", &c.http_endpoint().unwrap(), "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
-    assert_spans_lost(&out, &c);
-
-    let c = http_tls(true);
-    let out = run("metrics-demo", &c.http_endpoint().unwrap(), "http/protobuf")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
-        .env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &file("client.pem"))
-        .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", &file("client-key.pem"))
-        .output();
-    assert_demo_delivered(&out, &c, Transport::Http);
+    assert_mutual_tls_needs_the_client_identity("http/protobuf", Transport::Http);
 }
 
 #[test]
 fn signal_client_certificate_variables_apply_to_their_signal_only() {
     // Every signal trusts the CA; only traces have a client identity, so only spans get in.
     for (c, protocol) in [(grpc_tls(true), "grpc"), (http_tls(true), "http/protobuf")] {
-        let endpoint = if protocol == "grpc" { c.endpoint() } else { c.http_endpoint().unwrap() };
-        let out = run("hello", &endpoint, protocol)
-            .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
+        let out = run_trusting_ca("hello", &endpoint_for(&c, protocol), protocol)
             .env("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", &file("client.pem"))
             .env("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", &file("client-key.pem"))
             .env("OTEL_LOGS_EXPORTER", "none")
             .output();
-        let stderr = assert_exit(&out, 0);
-        c.wait_for_spans(5, ARRIVAL_TIMEOUT)
-            .unwrap_or_else(|e| panic!("{protocol}: traces have the identity: {e}"));
-        assert!(c.metric_requests().is_empty(), "{protocol}: metrics have none");
-        assert!(stderr.contains("wasmedge_otel: flushing metrics at exit failed"), "{protocol}: {stderr}");
+        assert_only_spans_got_through(&out, &c, &format!("{protocol}, only traces have a client identity"));
     }
 }
 
@@ -380,18 +359,14 @@ fn schemeless_grpc_endpoint_means_tls_unless_insecure() {
     // host:port without ..._INSECURE is https: the TLS collector gets the spans.
     let c = grpc_tls(false);
     let schemeless = format!("localhost:{}", c.local_addr().port());
-    let out = run("hello", &schemeless, "grpc")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .output();
+    let out = run_trusting_ca("hello", &schemeless, "grpc").env("OTEL_METRICS_EXPORTER", "none").output();
     assert_exit(&out, 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("TLS to host:port");
 
     // With ..._INSECURE=true it is plain text, which a TLS server does not accept.
     let c = grpc_tls(false);
     let schemeless = format!("localhost:{}", c.local_addr().port());
-    let out = run("hello", &schemeless, "grpc")
-        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
+    let out = run_trusting_ca("hello", &schemeless, "grpc")
         .env("OTEL_EXPORTER_OTLP_INSECURE", "true")
         .env("OTEL_METRICS_EXPORTER", "none")
         .output();
@@ -402,9 +377,7 @@ fn schemeless_grpc_endpoint_means_tls_unless_insecure() {
 fn an_https_scheme_wins_over_insecure() {
     // The specification: ..._INSECURE only matters for an endpoint without a scheme.
     for (c, protocol) in [(grpc_tls(false), "grpc"), (http_tls(false), "http/protobuf")] {
-        let endpoint = if protocol == "grpc" { c.endpoint() } else { c.http_endpoint().unwrap() };
-        let out = run("hello", &endpoint, protocol)
-            .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem"))
+        let out = run_trusting_ca("hello", &endpoint_for(&c, protocol), protocol)
             .env("OTEL_EXPORTER_OTLP_INSECURE", "true")
             .env("OTEL_METRICS_EXPORTER", "none")
             .output();

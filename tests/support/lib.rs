@@ -150,6 +150,11 @@ impl Run {
         self
     }
 
+    /// Sets each `(key, value)` of `vars` as with [`Run::env`], in order.
+    pub fn envs(self, vars: &[(&str, &str)]) -> Run {
+        vars.iter().fold(self, |run, (key, value)| run.env(key, value))
+    }
+
     /// Runs to completion (killed after [`RUN_TIMEOUT`]) and returns what it printed.
     pub fn output(self) -> Output {
         let mut cmd = Command::new("wasmedge");
@@ -338,4 +343,96 @@ pub fn failed_check(checks: &[WatCheck], exit_code: i32) -> &'static str {
         .and_then(|n| n.checked_sub(1))
         .and_then(|i| checks.get(i))
         .map_or("setup", |c| c.0)
+}
+
+/// What `examples/metrics-demo` prints: one line per request it simulates.
+pub const DEMO_STDOUT: &str = "GET /api/hello -> 200\nGET /api/hello -> 200\nGET /api/hello -> 200\n\
+                               GET /api/hello -> 200\nGET /api/hello -> 500\n";
+
+/// What `examples/hello` prints.
+pub const HELLO_STDOUT: &str = "hello from wasm; computed 55\n";
+
+/// A run's standard output as text.
+pub fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `done` every 20 ms until it holds, failing with `what` after [`ARRIVAL_TIMEOUT`].
+pub fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `c` holds a metrics request. A run flushes spans, then log records, then metrics at
+/// exit, so once this returns after a run, everything else that run exported has arrived too.
+pub fn wait_for_final_metrics(c: &Collector) {
+    poll_until("metrics (flushed after spans and logs)", || !c.metric_requests().is_empty());
+}
+
+/// Waits until `c` holds all of `metrics-demo`'s telemetry: 5 spans, 7 log records and a metrics
+/// request carrying `http.server.requests`.
+pub fn wait_for_demo(c: &Collector) {
+    c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("the 5 spans of metrics-demo");
+    poll_until("7 log records", || log_records(c).len() >= 7);
+    poll_until("the http.server.requests metric", || last_metric(c, "http.server.requests").is_some());
+}
+
+/// Runs `wasm` exporting to `c` with `vars`, checks that it exited 0 and that the plugin ignored
+/// none of `vars` (no "ignoring" warning), and returns what it printed.
+pub fn run_configured(wasm: &Path, c: &Collector, vars: &[(&str, &str)]) -> Output {
+    let out = Run::new(wasm, &c.endpoint()).envs(vars).output();
+    let stderr = assert_exit(&out, 0);
+    assert!(!stderr.contains("ignoring"), "{vars:?}: no warning: {stderr}");
+    out
+}
+
+/// The warning line saying the OTLP exporter of `signal` ("spans", "metrics", "logs") could not be
+/// built, if stderr has one.
+pub fn exporter_build_failure<'a>(stderr: &'a str, signal: &str) -> Option<&'a str> {
+    let needle = format!("cannot build the OTLP {signal} exporter");
+    stderr.lines().find(|l| l.contains(&needle))
+}
+
+/// WAT instructions running `body` `n` times, counting in the `i32` local `$i` (which the function
+/// must declare) from 0.
+pub fn wat_loop(n: u32, body: &str) -> String {
+    format!(
+        "(local.set $i (i32.const 0))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (i32.const {n})))
+        {body}
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))"
+    )
+}
+
+/// WAT instructions starting and ending one root span named by the 4 bytes at address 0, with its
+/// handle in the `i64` local `$h` (which the function must declare, as well as importing
+/// `$proc_exit`). Exits 10 if the start fails, 11 if the end does.
+pub const WAT_ROOT_SPAN: &str = "(local.set $h (call $span_start (i32.const 0) (i32.const 4) (i32.const 0) (i64.const -1) (i32.const 0) (i32.const 0)))
+        (if (i64.le_s (local.get $h) (i64.const 0)) (then (call $proc_exit (i32.const 10))))
+        (if (i32.ne (call $span_end (local.get $h)) (i32.const 0)) (then (call $proc_exit (i32.const 11))))";
+
+/// A hand-written guest named `name` (see [`wat_guest`]) importing every `wasmedge_otel` function
+/// and `proc_exit`, with one page of memory initialised by `data` (`(data ...)` fields) and a
+/// `_start` running `body`, which may use the locals `$i` (`i32`) and `$h` (`i64`).
+pub fn wat_start_guest(name: &str, data: &str, body: &str) -> PathBuf {
+    let wat = format!(
+        r#"(module
+  {imports}
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  {data}
+  (func (export "_start")
+    (local $i i32) (local $h i64)
+    {body}
+  )
+)"#,
+        imports = wat_imports()
+    );
+    wat_guest(name, &wat)
 }
