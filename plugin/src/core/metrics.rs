@@ -172,6 +172,14 @@ enum BoundInstrument {
     GaugeF64(BoundGauge<f64>),
 }
 
+/// An instrument bound to an attribute set by `metric_bind`. The SDK's bound instrument creates
+/// its data point when it is made, which would then be exported (as 0, or a gauge's false 0) even
+/// if nothing is ever recorded; so it is made on the first accepted measurement.
+enum Binding {
+    Pending { instrument: Handle, attributes: Vec<KeyValue> },
+    Bound(BoundInstrument),
+}
+
 impl BoundInstrument {
     /// Records `m` with the same checks as [`Instrument::record`].
     fn record(&self, m: Measurement) -> HostResult<()> {
@@ -194,7 +202,7 @@ impl BoundInstrument {
 pub struct MetricTable {
     instruments: HandleTable<Instrument>,
     by_spec: HashMap<InstrumentSpec, Handle>,
-    bound: HandleTable<BoundInstrument>,
+    bound: HandleTable<Binding>,
     /// Bound handles by instrument and encoded attribute buffer: binding the same pair again
     /// returns the same handle instead of using up the bound-instrument limit.
     bound_by_key: HashMap<(Handle, Vec<u8>), Handle>,
@@ -271,25 +279,32 @@ impl MetricTable {
         encoded: &[u8],
         attributes: Vec<KeyValue>,
     ) -> HostResult<Handle> {
-        let target = self.instruments.get(instrument).map_err(|e| lookup(e, instrument, ""))?;
+        self.instruments.get(instrument).map_err(|e| lookup(e, instrument, ""))?;
         let key = (instrument, encoded.to_vec());
         if let Some(bound) = self.bound_by_key.get(&key) {
             return Ok(*bound);
         }
-        if self.bound.is_full() {
-            return Err(HostError::LimitExceeded("too many bound instruments in this instance"));
-        }
         let bound = self
             .bound
-            .insert(target.bind(&attributes))
+            .insert(Binding::Pending { instrument, attributes })
             .map_err(|e| lookup(e, 0, "too many bound instruments in this instance"))?;
         self.bound_by_key.insert(key, bound);
         Ok(bound)
     }
 
-    /// Records a measurement on a bound instrument.
-    pub fn record_bound(&self, bound: Handle, m: Measurement) -> HostResult<()> {
-        self.bound.get(bound).map_err(|e| lookup(e, bound, ""))?.record(m)
+    /// Records a measurement on a bound instrument. The first accepted one goes through the
+    /// instrument with the binding's attributes, and only then is the SDK's bound instrument made.
+    pub fn record_bound(&mut self, bound: Handle, m: Measurement) -> HostResult<()> {
+        let binding = self.bound.get_mut(bound).map_err(|e| lookup(e, bound, ""))?;
+        match binding {
+            Binding::Bound(b) => b.record(m),
+            Binding::Pending { instrument, attributes } => {
+                let target = self.instruments.get(*instrument).map_err(|e| lookup(e, *instrument, ""))?;
+                target.record(m, attributes)?;
+                *binding = Binding::Bound(target.bind(attributes));
+                Ok(())
+            }
+        }
     }
 }
 

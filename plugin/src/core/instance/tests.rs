@@ -406,6 +406,31 @@ fn points(data: &AggregatedMetrics) -> Vec<String> {
 }
 
 #[test]
+fn a_binding_exports_nothing_until_a_value_is_accepted() {
+    let mut h = Harness::new(4);
+    let g = h.instrument(GAUGE, INT, "g", &[]).unwrap();
+    let c = h.instrument(COUNTER, INT, "c", &[]).unwrap();
+    h.record(c, Measurement::I64(1), &[]).unwrap();
+    let mut bind = |h: &mut Harness, instrument: Handle, value: &str| {
+        let a = h.put(1024, &Enc::default().str("set", value).0);
+        h.instance.metric_bind(&GuestMemory::new(&mut h.mem), instrument as i64, a).unwrap()
+    };
+    bind(&mut h, g, "never recorded");
+    let refused = bind(&mut h, c, "refused");
+    assert!(h.instance.metric_bound_record(refused as i64, Measurement::I64(-1)).is_err());
+    let kept = bind(&mut h, c, "kept");
+    h.instance.metric_bound_record(kept as i64, Measurement::I64(3)).unwrap();
+    h.instance.metric_bound_record(kept as i64, Measurement::I64(4)).unwrap();
+    let mut sums = h.metric("c", sum_u64);
+    sums.sort_by_key(|(v, _)| *v);
+    assert_eq!(sums, vec![(1, vec![]), (7, vec![KeyValue::new("set", "kept")])]);
+    h.meter_provider.force_flush().unwrap();
+    let all = h.metric_exporter.get_finished_metrics().unwrap();
+    let gauge = all.last().unwrap().scope_metrics().flat_map(|s| s.metrics()).find(|m| m.name() == "g");
+    assert!(gauge.is_none(), "a gauge bound but never recorded has no point: {gauge:?}");
+}
+
+#[test]
 fn every_kind_of_bound_instrument_records_like_the_unbound_one() {
     let mut h = Harness::new(4);
     let attrs = Enc::default().str("cache", "main").i64("shard", 2).0;
