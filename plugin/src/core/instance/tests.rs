@@ -411,7 +411,7 @@ fn a_binding_exports_nothing_until_a_value_is_accepted() {
     let g = h.instrument(GAUGE, INT, "g", &[]).unwrap();
     let c = h.instrument(COUNTER, INT, "c", &[]).unwrap();
     h.record(c, Measurement::I64(1), &[]).unwrap();
-    let mut bind = |h: &mut Harness, instrument: Handle, value: &str| {
+    let bind = |h: &mut Harness, instrument: Handle, value: &str| {
         let a = h.put(1024, &Enc::default().str("set", value).0);
         h.instance.metric_bind(&GuestMemory::new(&mut h.mem), instrument as i64, a).unwrap()
     };
