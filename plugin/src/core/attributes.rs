@@ -199,6 +199,11 @@ pub fn merge_repeated_keys(kvs: &mut Vec<KeyValue>) {
 pub(crate) mod tests {
     use super::*;
 
+    /// [`decode`] with a fresh key cache.
+    fn decoded(buf: &[u8]) -> HostResult<Vec<KeyValue>> {
+        decode(buf, &mut KeyCache::default())
+    }
+
     /// Test-side encoder mirroring the wire format, used by other modules' tests too.
     #[derive(Default)]
     pub struct Enc(pub Vec<u8>);
@@ -238,7 +243,7 @@ pub(crate) mod tests {
     #[test]
     fn decodes_every_scalar_type() {
         let buf = Enc::default().str("s", "v").bool("b", true).i64("i", -7).f64("f", 0.5).0;
-        let kvs = decode(&buf, &mut KeyCache::default()).unwrap();
+        let kvs = decoded(&buf).unwrap();
         assert_eq!(
             kvs,
             vec![
@@ -262,7 +267,7 @@ pub(crate) mod tests {
         e.0.extend(42i64.to_le_bytes());
         e = e.key("fs", wire::F64_ARRAY);
         e.0.extend(0u32.to_le_bytes());
-        let kvs = decode(&e.0, &mut KeyCache::default()).unwrap();
+        let kvs = decoded(&e.0).unwrap();
         assert_eq!(
             kvs,
             vec![
@@ -290,16 +295,13 @@ pub(crate) mod tests {
 
     #[test]
     fn empty_buffer_is_no_attributes() {
-        assert!(decode(&[], &mut KeyCache::default()).unwrap().is_empty());
+        assert!(decoded(&[]).unwrap().is_empty());
     }
 
     #[test]
     fn last_value_of_a_repeated_key_wins() {
         let buf = Enc::default().i64("a", 1).i64("b", 2).i64("a", 3).0;
-        assert_eq!(
-            decode(&buf, &mut KeyCache::default()).unwrap(),
-            vec![KeyValue::new("a", 3i64), KeyValue::new("b", 2i64)]
-        );
+        assert_eq!(decoded(&buf).unwrap(), vec![KeyValue::new("a", 3i64), KeyValue::new("b", 2i64)]);
     }
 
     #[test]
@@ -320,17 +322,14 @@ pub(crate) mod tests {
     fn refuses_malformed_buffers() {
         let good = Enc::default().str("key", "value").0;
         for cut in 1..good.len() {
-            assert!(
-                matches!(decode(&good[..cut], &mut KeyCache::default()), Err(HostError::Malformed(_))),
-                "cut at {cut}"
-            );
+            assert!(matches!(decoded(&good[..cut]), Err(HostError::Malformed(_))), "cut at {cut}");
         }
         let bad_tag = Enc::default().key("k", 99).0;
-        assert!(matches!(decode(&bad_tag, &mut KeyCache::default()), Err(HostError::Malformed(_))));
+        assert!(matches!(decoded(&bad_tag), Err(HostError::Malformed(_))));
         let bad_bool = Enc::default().key("k", wire::BOOL).0.into_iter().chain([2]).collect::<Vec<_>>();
-        assert!(matches!(decode(&bad_bool, &mut KeyCache::default()), Err(HostError::Malformed(_))));
+        assert!(matches!(decoded(&bad_bool), Err(HostError::Malformed(_))));
         let empty_key = Enc::default().str("", "v").0;
-        assert!(matches!(decode(&empty_key, &mut KeyCache::default()), Err(HostError::Malformed(_))));
+        assert!(matches!(decoded(&empty_key), Err(HostError::Malformed(_))));
     }
 
     #[test]
@@ -355,14 +354,14 @@ pub(crate) mod tests {
     fn refuses_array_counts_the_buffer_cannot_back() {
         let mut e = Enc::default().key("k", wire::I64_ARRAY);
         e.0.extend(u32::MAX.to_le_bytes());
-        assert!(matches!(decode(&e.0, &mut KeyCache::default()), Err(HostError::Malformed(_))));
+        assert!(matches!(decoded(&e.0), Err(HostError::Malformed(_))));
     }
 
     #[test]
     fn refuses_invalid_utf8_in_keys_and_values() {
         let bad_value = Enc::default().key("k", wire::STRING).raw_str(&[0xff]).0;
-        assert_eq!(decode(&bad_value, &mut KeyCache::default()), Err(HostError::InvalidUtf8));
+        assert_eq!(decoded(&bad_value), Err(HostError::InvalidUtf8));
         let bad_key = Enc::default().raw_str(&[0xc3]).0;
-        assert_eq!(decode(&bad_key, &mut KeyCache::default()), Err(HostError::InvalidUtf8));
+        assert_eq!(decoded(&bad_key), Err(HostError::InvalidUtf8));
     }
 }

@@ -172,14 +172,6 @@ enum BoundInstrument {
     GaugeF64(BoundGauge<f64>),
 }
 
-/// An instrument bound to an attribute set by `metric_bind`. The SDK's bound instrument creates
-/// its data point when it is made, which would then be exported (as 0, or a gauge's false 0) even
-/// if nothing is ever recorded; so it is made on the first accepted measurement.
-enum Binding {
-    Pending { instrument: Handle, attributes: Vec<KeyValue> },
-    Bound(BoundInstrument),
-}
-
 impl BoundInstrument {
     /// Records `m` with the same checks as [`Instrument::record`].
     fn record(&self, m: Measurement) -> HostResult<()> {
@@ -196,6 +188,14 @@ impl BoundInstrument {
         }
         Ok(())
     }
+}
+
+/// An instrument bound to an attribute set by `metric_bind`. The SDK's bound instrument creates
+/// its data point when it is made, which would then be exported (as 0, or a gauge's false 0) even
+/// if nothing is ever recorded; so it is made on the first accepted measurement.
+enum Binding {
+    Pending { instrument: Handle, attributes: Vec<KeyValue> },
+    Bound(BoundInstrument),
 }
 
 /// The instruments of one module instance.

@@ -65,14 +65,12 @@ struct OpenSpan {
 }
 
 impl OpenSpan {
-    fn set(&mut self, attributes: Vec<KeyValue>) {
-        for kv in attributes {
-            if let Some(old) = self.later.iter_mut().find(|old| old.key == kv.key) {
-                *old = kv;
-            } else if self.later.len() < MAX_SPAN_ATTRIBUTES {
-                self.later.push(kv);
-            }
-        }
+    /// Adds `attributes` to those set since start: a known key takes the new value in place, a
+    /// new key past [`MAX_SPAN_ATTRIBUTES`] is dropped.
+    fn set(&mut self, mut attributes: Vec<KeyValue>) {
+        self.later.append(&mut attributes);
+        super::attributes::merge_repeated_keys(&mut self.later);
+        self.later.truncate(MAX_SPAN_ATTRIBUTES);
     }
 
     /// Ends the span where it lies, counting it when it is sampled (and so goes on to the
