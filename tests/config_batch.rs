@@ -190,7 +190,7 @@ const BLRP: Processor = Processor {
 impl Processor {
     /// Waits until `c` has received at least `n` items.
     fn wait_for(&self, c: &Collector, n: usize) {
-        poll_until(&format!("{n} {}", self.items), || (self.received)(c) >= n);
+        wait_until(&format!("{n} {}", self.items), ARRIVAL_TIMEOUT, || (self.received)(c) >= n);
     }
 
     /// Runs `wasm`, which ends 100 big items in a burst, with a 60 s schedule delay (nothing leaves
@@ -317,7 +317,7 @@ fn histogram_temporality(c: &Collector, name: &str) -> i32 {
 fn demo_metrics(vars: &[(&str, &str)]) -> Collector {
     let c = collector();
     run_configured(&example("metrics-demo"), &c, vars);
-    poll_until("metrics", || last_metric(&c, "http.server.requests").is_some());
+    wait_until("metrics", ARRIVAL_TIMEOUT, || last_metric(&c, "http.server.requests").is_some());
     c
 }
 
@@ -353,7 +353,7 @@ fn delta_values_restart_after_each_periodic_export() {
     // sum to 2 and none exceeds 1; cumulative would end at 2.
     let c = collector();
     run_configured(&sleepy(), &c, &[(TEMPORALITY, "delta"), ("OTEL_METRIC_EXPORT_INTERVAL", "200")]);
-    poll_until("metrics", || last_metric(&c, "c").is_some());
+    wait_until("metrics", ARRIVAL_TIMEOUT, || last_metric(&c, "c").is_some());
     use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as N;
     let values: Vec<i64> = c
         .metric_requests()

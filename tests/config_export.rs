@@ -105,8 +105,8 @@ fn signal_endpoints_override_the_generic_one() {
         .output();
     assert_exit(&out, 0);
     traces.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("spans at the traces endpoint");
-    poll_until("metrics at the metrics endpoint", || !metrics.metric_requests().is_empty());
-    poll_until("7 records at the logs endpoint", || log_records(&logs).len() >= 7);
+    wait_until("metrics at the metrics endpoint", ARRIVAL_TIMEOUT, || !metrics.metric_requests().is_empty());
+    wait_until("7 records at the logs endpoint", ARRIVAL_TIMEOUT, || log_records(&logs).len() >= 7);
 
     assert!(nothing_received(&generic), "the generic endpoint got nothing: every signal has its own");
     assert!(traces.metric_requests().is_empty() && traces.log_requests().is_empty());
@@ -123,7 +123,7 @@ fn traces_endpoint_alone_moves_only_traces() {
         .output();
     assert_exit(&out, 0);
     traces.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("spans at the traces endpoint");
-    poll_until("metrics and logs at the generic endpoint", || {
+    wait_until("metrics and logs at the generic endpoint", ARRIVAL_TIMEOUT, || {
         !generic.metric_requests().is_empty() && log_records(&generic).len() >= 7
     });
     assert!(generic.trace_requests().is_empty(), "no span at the generic endpoint");
@@ -539,7 +539,7 @@ fn missing_certificate_file_is_reported_and_the_run_goes_on() {
     let line =
         exporter_build_failure(&stderr, "spans").unwrap_or_else(|| panic!("a clear warning: {stderr}"));
     assert!(line.contains("/nonexistent.pem"), "names the file: {line}");
-    poll_until("metrics still arrive", || !c.metric_requests().is_empty());
+    wait_until("metrics still arrive", ARRIVAL_TIMEOUT, || !c.metric_requests().is_empty());
     assert!(c.spans().is_empty());
 }
 
@@ -613,7 +613,7 @@ fn traces_exporter_none_keeps_metrics_and_logs() {
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_TRACES_EXPORTER", "none").output();
     assert_exit(&out, 0);
     assert_eq!(stdout_of(&out), DEMO_STDOUT);
-    poll_until("metrics and 7 log records", || {
+    wait_until("metrics and 7 log records", ARRIVAL_TIMEOUT, || {
         last_metric(&c, "http.server.requests").is_some() && log_records(&c).len() >= 7
     });
     assert!(c.trace_requests().is_empty(), "no span exported");
@@ -627,7 +627,7 @@ fn metrics_exporter_none_keeps_traces_and_logs() {
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_METRICS_EXPORTER", "none").output();
     assert_exit(&out, 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
-    poll_until("7 log records", || log_records(&c).len() >= 7);
+    wait_until("7 log records", ARRIVAL_TIMEOUT, || log_records(&c).len() >= 7);
     assert!(c.metric_requests().is_empty(), "no metric exported");
 }
 
@@ -637,7 +637,7 @@ fn logs_exporter_none_keeps_traces_and_metrics() {
     let out = Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_LOGS_EXPORTER", "none").output();
     assert_exit(&out, 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
-    poll_until("metrics", || last_metric(&c, "http.server.requests").is_some());
+    wait_until("metrics", ARRIVAL_TIMEOUT, || last_metric(&c, "http.server.requests").is_some());
     assert!(c.log_requests().is_empty(), "no log record exported");
 }
 

@@ -5,20 +5,9 @@
 //! attributes, log records with up to 4), and on the status codes a hand-written guest gets.
 //! Without the variable under test, every one of these spans and records arrives whole.
 
-use std::time::{Duration, Instant};
-
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use wasmedge_otel_abi::Status;
 use wasmedge_otel_tests::*;
-
-/// Polls `done` every 20 ms until it holds, failing after [`ARRIVAL_TIMEOUT`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Runs `hello` with `vars` and returns its 5 spans.
 fn hello(vars: &[(&str, &str)]) -> Vec<ReceivedSpan> {
@@ -44,7 +33,7 @@ fn demo(vars: &[(&str, &str)]) -> (Vec<ReceivedSpan>, Vec<LogRecord>) {
     let stderr = assert_exit(&run.output(), 0);
     assert!(!stderr.contains("ignoring"), "{vars:?}: {stderr}");
     let spans = c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
-    wait_until("7 log records", || log_records(&c).len() >= 7);
+    wait_until("7 log records", ARRIVAL_TIMEOUT, || log_records(&c).len() >= 7);
     (spans, log_records(&c))
 }
 

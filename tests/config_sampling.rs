@@ -63,7 +63,7 @@ fn always_off_exports_no_span_but_metrics_and_logs_still_arrive() {
     let out =
         Run::new(&example("metrics-demo"), &c.endpoint()).env("OTEL_TRACES_SAMPLER", "always_off").output();
     assert_exit(&out, 0);
-    poll_until("metrics and 7 log records", || {
+    wait_until("metrics and 7 log records", ARRIVAL_TIMEOUT, || {
         last_metric(&c, "http.server.requests").is_some() && log_records(&c).len() >= 7
     });
     assert!(c.spans().is_empty(), "always_off samples nothing");

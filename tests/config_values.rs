@@ -5,21 +5,8 @@
 //! (`wasmedge_otel: ignoring OTEL_X="value": why; using what`), ignores the value, and telemetry
 //! arrives as with the default.
 
-use std::time::{Duration, Instant};
-
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use wasmedge_otel_tests::*;
-
-const HELLO_STDOUT: &str = "hello from wasm; computed 55\n";
-
-/// Polls `done` every 20 ms until it holds, failing after [`ARRIVAL_TIMEOUT`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn attr(attrs: &[KeyValue], key: &str) -> Option<String> {
     attrs.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).map(typed)
@@ -40,7 +27,9 @@ fn run_demo(vars: &[(&str, &str)]) -> (Collector, String) {
     }
     let stderr = assert_exit(&run.output(), 0);
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap();
-    wait_until("metrics and logs", || !c.metric_requests().is_empty() && log_records(&c).len() >= 7);
+    wait_until("metrics and logs", ARRIVAL_TIMEOUT, || {
+        !c.metric_requests().is_empty() && log_records(&c).len() >= 7
+    });
     (c, stderr)
 }
 
@@ -174,7 +163,7 @@ fn one_warning(var: &str, vars: &[(&str, &str)]) -> (Collector, String) {
     assert!(lines[0].starts_with(&prefix), "{var}: {stderr}");
     assert!(lines[0].contains("; using "), "{var}: says what is used instead: {stderr}");
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).unwrap_or_else(|e| panic!("{var}: spans still arrive: {e}"));
-    wait_until("metrics and logs", || {
+    wait_until("metrics and logs", ARRIVAL_TIMEOUT, || {
         last_metric(&c, "http.server.requests").is_some() && log_records(&c).len() >= 7
     });
     (c, lines[0].to_owned())

@@ -17,11 +17,6 @@ mod rel;
 use rel::*;
 use wasmedge_otel_tests::*;
 
-/// What `metrics-demo` prints (5 spans, 7 log records, its metrics; see
-/// `examples/metrics-demo/src/main.rs`).
-const DEMO_STDOUT: &str = "GET /api/hello -> 200\nGET /api/hello -> 200\nGET /api/hello -> 200\n\
-                           GET /api/hello -> 200\nGET /api/hello -> 500\n";
-
 /// The signals exported, as the exporter variables that switch the others off.
 const SIGNALS: [(&str, &[(&str, &str)]); 4] = [
     ("traces", &[("OTEL_METRICS_EXPORTER", "none"), ("OTEL_LOGS_EXPORTER", "none")]),

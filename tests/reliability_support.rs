@@ -19,15 +19,6 @@ use std::time::{Duration, Instant};
 use wasmedge_otel_collector::{Arrival, ReceivedSpan};
 use wasmedge_otel_tests::*;
 
-/// Polls `done` every 20 ms until it holds, failing after `limit`.
-pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// An endpoint on 127.0.0.1 where nothing listens (a listener is bound, then dropped).
 pub fn dead_endpoint() -> String {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a port to free");

@@ -306,14 +306,9 @@ pub fn log_records(collector: &Collector) -> Vec<LogRecord> {
 
 /// Waits (bounded) until `collector` holds at least one metrics request and one logs request.
 pub fn wait_for_metrics_and_logs(collector: &Collector) {
-    let start = Instant::now();
-    while collector.metric_requests().is_empty() || collector.log_requests().is_empty() {
-        assert!(
-            start.elapsed() < ARRIVAL_TIMEOUT,
-            "metrics and logs did not arrive within {ARRIVAL_TIMEOUT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("metrics and logs", ARRIVAL_TIMEOUT, || {
+        !collector.metric_requests().is_empty() && !collector.log_requests().is_empty()
+    });
 }
 
 /// One status check of a hand-written guest: what it checks, a WAT expression giving an `i64`,
@@ -357,11 +352,12 @@ pub fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Polls `done` every 20 ms until it holds, failing with `what` after [`ARRIVAL_TIMEOUT`].
-pub fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
+/// Polls `done` every 20 ms until it holds, failing with `what` after `limit` (usually
+/// [`ARRIVAL_TIMEOUT`]).
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < ARRIVAL_TIMEOUT, "{what}: not within {ARRIVAL_TIMEOUT:?}");
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -369,15 +365,17 @@ pub fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
 /// Waits until `c` holds a metrics request. A run flushes spans, then log records, then metrics at
 /// exit, so once this returns after a run, everything else that run exported has arrived too.
 pub fn wait_for_final_metrics(c: &Collector) {
-    poll_until("metrics (flushed after spans and logs)", || !c.metric_requests().is_empty());
+    wait_until("metrics (flushed after spans and logs)", ARRIVAL_TIMEOUT, || !c.metric_requests().is_empty());
 }
 
 /// Waits until `c` holds all of `metrics-demo`'s telemetry: 5 spans, 7 log records and a metrics
 /// request carrying `http.server.requests`.
 pub fn wait_for_demo(c: &Collector) {
     c.wait_for_spans(5, ARRIVAL_TIMEOUT).expect("the 5 spans of metrics-demo");
-    poll_until("7 log records", || log_records(c).len() >= 7);
-    poll_until("the http.server.requests metric", || last_metric(c, "http.server.requests").is_some());
+    wait_until("7 log records", ARRIVAL_TIMEOUT, || log_records(c).len() >= 7);
+    wait_until("the http.server.requests metric", ARRIVAL_TIMEOUT, || {
+        last_metric(c, "http.server.requests").is_some()
+    });
 }
 
 /// Runs `wasm` exporting to `c` with `vars`, checks that it exited 0 and that the plugin ignored
