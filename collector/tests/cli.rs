@@ -2,7 +2,7 @@
 //! as data arrives (over gRPC or HTTP), prints the tree and exits by itself when idle or on timeout.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use wasmedge_otel_collector::opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -11,19 +11,23 @@ use wasmedge_otel_collector::opentelemetry_proto::tonic::trace::v1::{ResourceSpa
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasmedge-otel-collector");
 
-/// Waits for `child` to exit, killing it if it takes longer than `limit`.
-fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+/// Waits for `child` to exit, killing it if it takes longer than `limit`, and returns its exit
+/// status and what it printed on standard output.
+fn finish(mut child: Child, limit: Duration) -> (ExitStatus, String) {
     let started = Instant::now();
-    loop {
+    let status = loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
+            break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
             panic!("the collector did not exit within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
+    let mut stdout = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+    (status, stdout)
 }
 
 #[test]
@@ -67,9 +71,7 @@ fn exits_when_idle_after_printing_json_and_tree() {
         .expect("export in time");
     });
 
-    let status = wait_bounded(&mut child, Duration::from_secs(20));
-    let mut stdout = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+    let (status, stdout) = finish(child, Duration::from_secs(20));
     assert!(status.success(), "{status}; stdout:\n{stdout}");
     let mut lines = stdout.lines();
     let json: serde_json::Value = serde_json::from_str(lines.next().expect("a JSON line")).expect("JSON");
@@ -112,9 +114,7 @@ fn http_arrivals_are_printed_the_same_way() {
     stream.read_to_string(&mut response).expect("read the response");
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
 
-    let status = wait_bounded(&mut child, Duration::from_secs(20));
-    let mut stdout = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+    let (status, stdout) = finish(child, Duration::from_secs(20));
     assert!(status.success(), "{status}; stdout:\n{stdout}");
     let mut lines = stdout.lines();
     let json: serde_json::Value = serde_json::from_str(lines.next().expect("a JSON line")).expect("JSON");
@@ -125,16 +125,14 @@ fn http_arrivals_are_printed_the_same_way() {
 
 #[test]
 fn timeout_with_nothing_received_exits_1() {
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--timeout", "0.3", "--format", "tree"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn the collector");
-    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    let (status, stdout) = finish(child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(1));
-    let mut stdout = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
     assert_eq!(stdout, "no spans received\n");
 }
 
